@@ -1,0 +1,38 @@
+# The two commands at the top of the README. Both create .venv on first use and reuse it after.
+#   make lab    set everything up and start JupyterLab on the course
+#   make test   set everything up and run every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# In this repository's CI the MNIST files lie beside the clone; elsewhere course_lib downloads them.
+SHARED_DATA := $(wildcard ../shared/data)
+ifneq ($(SHARED_DATA),)
+export COURSE_DATA_DIR ?= $(abspath $(SHARED_DATA))
+endif
+
+.PHONY: setup lab test test-lib test-notebooks bench execute-notebooks clean
+
+setup: $(STAMP)
+
+# Reinstalls only when the dependency lists change.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_neurons.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks
+
+test-lib: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_course_lib.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

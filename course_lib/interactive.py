@@ -1,0 +1,73 @@
+"""Interactive figures for the lessons that still read well where no widget can run.
+
+`interactive_figure` draws a matplotlib figure once as an ordinary output (so GitHub, nbval and a
+printed notebook show it) and then, in JupyterLab or Colab, redraws that same output in place
+whenever a control changes. No second figure appears, and nothing slow belongs in `draw`: train
+before, look up inside.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+from matplotlib.figure import Figure
+
+
+class InteractiveFigure:
+    """A figure redrawn by `draw(fig, **values)` whenever one of `controls` changes."""
+
+    def __init__(self, draw: Callable[..., None], controls: dict[str, widgets.ValueWidget],
+                 figsize: tuple[float, float] | None = None):
+        self.draw, self.controls = draw, controls
+        self.figure: Figure = plt.figure(figsize=figsize)
+        # The inline backend would show the figure again at the end of the cell; we display it ourselves.
+        plt.close(self.figure)
+        self.last_redraw_ms = 0.0
+        self._handle = None
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+
+    @property
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def redraw(self, **values) -> Figure:
+        """Draw with the controls' values (overridden by `values`); returns the figure."""
+        start = time.perf_counter()
+        self.figure.clear()
+        self.draw(self.figure, **{**self.values, **values})
+        if self._handle is not None:
+            self._handle.update(self.figure)
+        self.last_redraw_ms = (time.perf_counter() - start) * 1000
+        return self.figure
+
+    def _on_change(self, _change) -> None:
+        self.redraw()
+
+    def show(self) -> InteractiveFigure:
+        display(widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
+        self.redraw()
+        self._handle = display(self.figure, display_id=True)
+        return self
+
+
+def interactive_figure(draw: Callable[..., None], figsize: tuple[float, float] | None = None,
+                       **controls: widgets.ValueWidget) -> InteractiveFigure:
+    """Show controls above a figure that `draw(fig, **values)` redraws on every change.
+
+    Example:
+        def draw(fig, slope):
+            ax = fig.subplots()
+            ax.plot(x, slope * x)
+        interactive_figure(draw, slope=widgets.FloatSlider(value=1.0, min=-3, max=3))
+    """
+    if not controls:
+        raise ValueError("interactive_figure needs at least one control, e.g. slope=FloatSlider(...)")
+    for name, control in controls.items():
+        if not isinstance(control, widgets.ValueWidget):
+            raise TypeError(f"control {name!r} must be an ipywidgets value widget (a slider, dropdown...), "
+                            f"got {type(control).__name__}")
+    return InteractiveFigure(draw, controls, figsize).show()

@@ -1,0 +1,41 @@
+"""The one place that says where the course lives. Lessons, exercises and badges all read it."""
+
+# The public repository learners install course_lib from (Colab) and open notebooks from.
+REPO = "dl-fundamentals/course"
+BRANCH = "main"
+REPO_URL = f"https://github.com/{REPO}"
+
+LESSONS = [
+    "01_neurons", "02_activations", "03_losses", "04_gradient_descent",
+    "05_backprop", "06_mlp", "07_cnn", "08_overfitting",
+]
+
+
+def colab_url(path: str) -> str:
+    """Colab link for a notebook path inside the repository, e.g. 'notebooks/01_neurons.ipynb'."""
+    return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{path}"
+
+
+def colab_badge(path: str) -> str:
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(path)})")
+
+
+def binder_badge() -> str:
+    return (f"[![Binder](https://mybinder.org/badge_logo.svg)]"
+            f"(https://mybinder.org/v2/gh/{REPO}/{BRANCH}?urlpath=lab/tree/notebooks/01_neurons.ipynb)")
+
+
+# The first code cell of every lesson and exercise, kept identical by scripts/notebooks.py sync.
+# COURSE_REPO can point elsewhere (a fork, or a local clone in the Colab test).
+SETUP_CELL = f'''\
+# Setup: the same first cell in every notebook of the course. On Colab it installs course_lib.
+import os, subprocess, sys
+COURSE_REPO = os.environ.get("COURSE_REPO", "git+{REPO_URL}.git")
+if "google.colab" in sys.modules and subprocess.run([sys.executable, "-c", "import course_lib"]).returncode:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE_REPO], check=True)
+
+import torch
+import matplotlib.pyplot as plt
+torch.manual_seed(0)
+plt.rcParams.update({{"figure.dpi": 72, "figure.figsize": (6, 3.5)}})'''
