@@ -53,8 +53,11 @@ def binary_cross_entropy(prob: Tensor, target: Tensor) -> Tensor:
                          f"between 0 and 1'), found {bad}. Raw model outputs (logits) are not "
                          f"probabilities: apply sigmoid first, or better, pass the logits to "
                          f"binary_cross_entropy_with_logits")
-    log_p = torch.log(prob).clamp(min=-100)
-    log_1mp = torch.log1p(-prob).clamp(min=-100)  # log(1 - p), accurate for tiny p
+    # At prob == 0 or 1, log's slope is infinite and clamp's is 0: 0 * inf would make the
+    # gradient nan. Routing those entries through log(1) keeps the value -100 and the gradient finite.
+    inside_p, inside_1mp = prob > 0, prob < 1
+    log_p = torch.where(inside_p, torch.log(torch.where(inside_p, prob, 1.0)), -100.0).clamp(min=-100)
+    log_1mp = torch.where(inside_1mp, torch.log1p(-torch.where(inside_1mp, prob, 0.0)), -100.0).clamp(min=-100)
     return -(target * log_p + (1 - target) * log_1mp).mean()
 
 

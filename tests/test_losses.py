@@ -201,3 +201,14 @@ def test_cross_entropy_refuses_unbatched_logits():
 def test_cross_entropy_refuses_labels_of_wrong_length():
     with pytest.raises(ValueError, match=r"labels must have shape \(2,\)"):
         losses.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1, 2]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_binary_cross_entropy_gradient_is_finite_at_probabilities_zero_and_one(dtype):
+    # A saturated sigmoid gives exactly 0. or 1.; the loss is capped at 100 and backprop must not turn it into nan.
+    prob = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.3], dtype=dtype, requires_grad=True)
+    target = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0], dtype=dtype)
+    loss = losses.binary_cross_entropy(prob, target)
+    torch.testing.assert_close(loss, F.binary_cross_entropy(prob.detach(), target))
+    loss.backward()
+    assert torch.isfinite(prob.grad).all(), f"gradient {prob.grad} should be finite"
