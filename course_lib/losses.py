@@ -100,6 +100,8 @@ def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
     check_tensor("logits", logits, ndim=2, floating=True)
     n, c = logits.shape
     check_labels("labels", labels, num_classes=c, batch=n)
-    log_probs = log_softmax(logits, dim=1)            # (N, C)
-    picked = log_probs[torch.arange(n), labels]       # (N,): log-probability of the true class
-    return -picked.mean()
+    # -log softmax(z)[y] = logsumexp(z) - z[y]: only the true class's entry is needed, so
+    # skip building the whole (N, C) log_softmax matrix.
+    shifted = logits - logits.amax(dim=1, keepdim=True).detach()   # (N, C), max of each row is 0
+    log_sum_exp = shifted.exp().sum(dim=1).log()                   # (N,)
+    return (log_sum_exp - shifted[torch.arange(n), labels]).mean()
