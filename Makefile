@@ -11,7 +11,7 @@ ifneq ($(SHARED_DATA),)
 export COURSE_DATA_DIR ?= $(abspath $(SHARED_DATA))
 endif
 
-.PHONY: setup lab test test-lib test-notebooks bench execute-notebooks clean
+.PHONY: setup system-deps lab test test-lib bench clean
 
 setup: $(STAMP)
 
@@ -25,14 +25,22 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_neurons.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks
+# Debian's Chromium for the browser test; does nothing when it is there or when apt-get cannot run.
+system-deps:
+	bash scripts/install_system_deps.sh
+
+# The library, the exercises and the browser in tests/; every lesson under nbval, outputs compared.
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=300 notebooks
 
 test-lib: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_course_lib.py
+	$(BIN)/python benchmarks/bench_lessons.py
+	$(BIN)/python benchmarks/bench_autograde.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

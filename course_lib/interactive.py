@@ -7,12 +7,13 @@ before, look up inside.
 """
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 
@@ -40,9 +41,15 @@ class InteractiveFigure:
         self.figure.clear()
         self.draw(self.figure, **{**self.values, **values})
         if self._handle is not None:
-            self._handle.update(self.figure)
+            self._handle.update(self._png())
         self.last_redraw_ms = (time.perf_counter() - start) * 1000
         return self.figure
+
+    def _png(self) -> Image:
+        # Rendered once, as drawn: the inline backend's bbox_inches="tight" would draw it twice.
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png")
+        return Image(data=buffer.getvalue(), format="png")
 
     def _on_change(self, _change) -> None:
         self.redraw()
@@ -50,7 +57,7 @@ class InteractiveFigure:
     def show(self) -> InteractiveFigure:
         display(widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
         self.redraw()
-        self._handle = display(self.figure, display_id=True)
+        self._handle = display(self._png(), display_id=True)
         return self
 
 

@@ -1,0 +1,284 @@
+"""The machinery behind course_lib.exercise_checks.call: run a learner's function under guard.
+
+`guarded` runs it with a time limit (SIGALRM), a record of the torch functions it calls
+(a TorchFunctionMode sees torch.x, F.x and Tensor.x alike) and of the Python functions it enters
+(a profile hook), its stdout, stderr and warnings kept out of the cell while grading, and a copy
+of its tensor inputs to catch in-place changes.
+
+While exercises/grade.py grades, COURSE_GRADING_DIR holds two files shared with the kernel:
+`running.json`, kept current with the cell and graded function running, and `poisoned.json`, the
+functions and cells that killed or hung an earlier attempt; `guarded` fails those at once, and
+this module, loaded as an IPython extension (exercises/nbgrader_config.py), replaces poisoned
+cells with a `raise`.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib
+import inspect
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from course_lib.grading import GradingError, describe
+
+GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
+TIME_LIMIT = float(os.environ.get("COURSE_CALL_TIME_LIMIT") or (5 if GRADING else 60))
+STATE_DIR = os.environ.get("COURSE_GRADING_DIR")
+timed_out: set[str] = set()  # names that ran out of time in this kernel: later calls fail at once
+
+
+def fail(name: str, inputs: dict, first: str, hint: str | None = None) -> GradingError:
+    """A GradingError laid out like course_lib.grading's: what went wrong, the input, a hint."""
+    lines = [f"{name}: {first}"]
+    if inputs:
+        lines.append("  input: " + "; ".join(f"{k}={describe(v, 0)}" for k, v in inputs.items()))
+    if hint:
+        lines.append(f"  hint: {hint}")
+    return GradingError("\n".join(lines))
+
+
+def _op_name(func) -> str:
+    """torch.sigmoid, x.sigmoid_, F.threshold ('_threshold'), torch.special.expit -> one name."""
+    name = getattr(func, "__name__", "").strip("_")
+    for prefix in ("special_", "linalg_"):
+        name = name.removeprefix(prefix)
+    return name
+
+
+def _op_title(func) -> str:
+    """How the learner wrote it: torch.sigmoid, Tensor.sigmoid, torch.nn.functional.softmax."""
+    name = getattr(func, "__name__", repr(func))
+    if "Tensor" in getattr(func, "__qualname__", "") or getattr(func, "__module__", None) is None:
+        return f"Tensor.{name}"
+    module = {"torch._C._nn": "torch.nn.functional", "torch._C._special": "torch.special",
+              "torch._C._linalg": "torch.linalg"}.get(func.__module__, func.__module__)
+    return f"{module}.{name.removeprefix('special_').removeprefix('linalg_')}"
+
+
+class _Recorder(TorchFunctionMode):
+    """Notes the first forbidden torch function called; every call runs as it would anyway."""
+
+    def __init__(self, names: frozenset[str]):
+        super().__init__()
+        self.names, self.used = names, None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if self.used is None and _op_name(func) in self.names:
+            self.used = _op_title(func)
+        return func(*args, **(kwargs or {}))
+
+
+def _resolve(path: str) -> tuple[set, tuple[str, ...]]:
+    """(code objects of the function or class at path, or the file or folder of the module at path)."""
+    try:
+        module = importlib.import_module(path)
+    except ImportError:
+        module_name, _, attr = path.rpartition(".")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            return set(), ()  # a topic not written yet
+        members = vars(obj).values() if isinstance(obj, type) else [obj]
+        functions = [inspect.unwrap(f) for f in members if callable(f)]
+        return {f.__code__ for f in functions if hasattr(f, "__code__")}, ()
+    file = module.__file__
+    return set(), (os.path.dirname(file) + os.sep if file.endswith("__init__.py") else file,)
+
+
+@functools.cache
+def compile_forbidden(entries: tuple[str, ...]) -> tuple[frozenset, dict]:
+    """("torch:NAME" -> op names; dotted paths -> {code object or file prefix: path})."""
+    ops = frozenset(e.removeprefix("torch:") for e in entries if e.startswith("torch:"))
+    python = {}
+    for path in (e for e in entries if not e.startswith("torch:")):
+        codes, files = _resolve(path)
+        python.update({key: path for key in (*codes, *files)})
+    return ops, python
+
+
+def _python_watch(python: dict, used: list) -> Callable:
+    """A sys.setprofile hook noting the first forbidden Python function that starts running."""
+    files = tuple(key for key in python if isinstance(key, str))
+
+    def profile(frame, event, arg):
+        if event == "call" and not used:
+            code = frame.f_code
+            if code in python:
+                used.append(python[code])
+            elif files and code.co_filename.startswith(files):
+                used.append(next(python[f] for f in files if code.co_filename.startswith(f)))
+    return profile
+
+
+class Marker:
+    """running.json: which cell and graded function run now (nothing without COURSE_GRADING_DIR)."""
+
+    cell: str | None = None
+
+    @classmethod
+    def write(cls, call: str | None = None, event: str = "running") -> None:
+        if STATE_DIR:
+            with open(os.path.join(STATE_DIR, "running.json"), "w") as f:
+                json.dump({"cell": cls.cell, "call": call, "event": event}, f)
+
+    @staticmethod
+    def poisoned() -> dict:
+        try:
+            with open(os.path.join(STATE_DIR, "poisoned.json")) as f:
+                return json.load(f)
+        except (OSError, TypeError, ValueError):
+            return {}
+
+
+def cell_key(source: str) -> str:
+    """Short fingerprint of a cell's source, with its first line so a person can find it."""
+    source = source.strip()
+    return hashlib.sha1(source.encode()).hexdigest()[:12] + " " + source.split("\n")[0][:60]
+
+
+class _TimeUp(BaseException):
+    """Raised in the learner's code when its time is up; not an Exception, so fewer handlers catch it."""
+
+
+_alarm = {"active": False, "fired": 0, "name": None}
+
+
+def _on_alarm(signum, frame):
+    if not _alarm["active"]:
+        return
+    _alarm["fired"] += 1
+    if _alarm["fired"] > 5:  # our interrupt was swallowed five times: the code catches BaseException
+        if GRADING:
+            Marker.write(_alarm["name"], event="ignored-interrupt")
+            os._exit(70)  # only ending the kernel stops it; grade.py takes over from here
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return
+    raise _TimeUp
+
+
+@contextlib.contextmanager
+def _quiet():
+    """When grading, nothing the learner's code prints or warns reaches the cell's output."""
+    if not GRADING:
+        yield
+        return
+    sink = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _tensors(inputs: dict) -> list[tuple[str, torch.Tensor]]:
+    """Every tensor argument, also those inside a list or tuple (params of l2_penalty)."""
+    found = []
+    for key, value in inputs.items():
+        items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+        found += [(key if i is None else f"{key}[{i}]", v) for i, v in items if isinstance(v, torch.Tensor)]
+    return found
+
+
+def _changed(before: torch.Tensor, after: torch.Tensor) -> bool:
+    if before.shape != after.shape or before.dtype != after.dtype:
+        return True
+    return not bool(((before == after) | (before.isnan() & after.isnan())).all())
+
+
+def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple[str, ...],
+            time_limit: float):
+    """run() (which calls the learner's `name` on `inputs`) under every guard; returns its result."""
+    __tracebackhide__ = True
+    poisoned = Marker.poisoned().get("calls", {})
+    if name in poisoned:
+        raise fail(name, inputs, f"not run: {poisoned[name]}, so the grader skips it")
+    if name in timed_out:
+        raise fail(name, inputs, f"not run: an earlier call did not finish within {time_limit:g} s")
+    ops, python = compile_forbidden(forbidden)
+    recorder, used_python = _Recorder(ops), []
+    before = [(key, t.detach().clone()) for key, t in _tensors(inputs)]
+    timed = threading.current_thread() is threading.main_thread()
+    if timed:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        _alarm.update(active=True, fired=0, name=name)
+        signal.setitimer(signal.ITIMER_REAL, time_limit, 0.2)  # then every 0.2 s until it stops
+    Marker.write(name)
+    start, error, result = time.perf_counter(), None, None
+    try:
+        with _quiet(), recorder:
+            sys.setprofile(_python_watch(python, used_python))
+            try:
+                result = run()
+            finally:
+                _alarm["active"] = False
+                sys.setprofile(None)
+    except _TimeUp:
+        pass
+    except GradingError as err:
+        error = err
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        Marker.write(None)
+    used = recorder.used or (used_python[0] if used_python else None)
+    if used:
+        raise fail(name, inputs, f"calls {used}, which computes the answer for it. This exercise asks "
+                   f"you to write {name} yourself, so it scores no points while it calls {used}",
+                   "build it from tensor arithmetic, indexing, exp, log, max, sum, matmul and where")
+    if timed and _alarm["fired"]:
+        timed_out.add(name)
+        raise fail(name, inputs, f"did not finish within {time_limit:g} s (stopped after "
+                   f"{time.perf_counter() - start:.1f} s)", "is there a loop that never ends?")
+    if error is not None:
+        raise error.with_traceback(None)
+    after = dict(_tensors(inputs))
+    for key, old in before:
+        if _changed(old, after[key]):
+            raise fail(name, inputs, f"changed its input {key} in place: leave inputs as they are",
+                       "compute a new tensor: `w = w - lr * grad`, not `w -= lr * grad` or w.sub_()")
+    return result
+
+
+def skip_poisoned_cells(lines: list[str]) -> list[str]:
+    """IPython input transformer: a poisoned cell becomes a `raise` saying why it was skipped."""
+    reason = Marker.poisoned().get("cells", {}).get(cell_key("".join(lines)))
+    if reason is None:
+        return lines
+    return [f"raise RuntimeError({f'This cell was skipped by the grader: {reason}.'!r})\n"]
+
+
+def _explain_name_error(shell, etype, value, tb, tb_offset=None):
+    """In a test cell, an undefined name is a function whose own cell failed: say so."""
+    value = NameError(f"{value}: the cell that defines it raised an error or was skipped, so the "
+                      "tests that use it fail")
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def load_ipython_extension(ipython) -> None:
+    """In the grading kernel: explain NameErrors; with grade.py, keep running.json and skip poisoned cells."""
+    ipython.set_custom_exc((NameError,), _explain_name_error)
+    if not STATE_DIR:
+        return
+
+    def before(info):
+        Marker.cell = cell_key(info.raw_cell)
+        Marker.write()
+
+    def after(result):
+        Marker.cell = None
+        Marker.write()
+
+    ipython.events.register("pre_run_cell", before)
+    ipython.events.register("post_run_cell", after)
+    ipython.input_transformers_cleanup.insert(0, skip_poisoned_cells)

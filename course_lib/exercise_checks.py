@@ -1,0 +1,197 @@
+"""What the exercise test cells call: run a learner's function safely, then judge its answer.
+
+    expect(sigmoid, torch.tensor([0.0, 2.0]), to_be=torch.tensor([0.5, 0.8808]), atol=1e-4)
+    expect(sigmoid, z, like=course_lib.activations.sigmoid)      # compare with the reference
+    expect_raises(logic_gate_weights, ValueError, "XOR", match="separable")
+    w, b = call(perceptron_train, X, y)                           # just the safe call
+
+Every call of learner code goes through `call`, which
+- fails at once for a function that hung or killed the kernel in an earlier grading run, or
+  that ran out of time earlier in this notebook,
+- stops the function after a time limit (5 s when grading, 60 s otherwise; TIME_LIMITS),
+- fails if the function calls its own PyTorch twin (torch.sigmoid, F.softmax, x.sigmoid() ...)
+  or course_lib's reference answer (FORBIDDEN),
+- fails if it changed an input tensor in place,
+- when grading, keeps the function's prints, warnings and stderr out of the cell, since nbgrader
+  scores a test cell that writes to stderr zero.
+Failures raise course_lib.grading.GradingError with one block of text a learner can act on.
+How: course_lib/_guard.py, which is also the grading kernel's IPython extension.
+"""
+from __future__ import annotations
+
+import inspect
+import secrets
+from collections.abc import Callable
+
+import torch
+
+from course_lib import _guard
+from course_lib._guard import cell_key, load_ipython_extension  # noqa: F401 - the kernel extension
+from course_lib.grading import assert_close, call_safely, check_raises, describe
+
+__all__ = [
+    "FORBIDDEN",
+    "TIME_LIMITS",
+    "call",
+    "expect",
+    "expect_raises",
+    "expect_shapes",
+    "new_generator",
+    "random_tensors",
+]
+
+_AUTOGRAD = ("torch:grad", "torch:backward")
+_SIGMOID = ("torch:sigmoid", "torch:expit", "torch:logsigmoid")
+_RELU = ("torch:relu", "torch:threshold")
+_LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu")
+_SOFTMAX = ("torch:softmax", "torch:log_softmax", "course_lib.losses.log_softmax")
+_BCE = ("torch:binary_cross_entropy", "torch:binary_cross_entropy_with_logits")
+
+# What a from-scratch graded function must not call, besides course_lib's own function of the same
+# name. "torch:NAME" is any PyTorch function of that name (torch.x, F.x, x.NAME() and in-place
+# x.NAME_() alike); a dotted path is Python code: a course_lib function or a whole package.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "linear": ("torch:linear",),
+    "perceptron": ("torch:heaviside",),
+    "step": ("torch:heaviside",),
+    "sigmoid": _SIGMOID,
+    "tanh": ("torch:tanh",),
+    "relu": _RELU,
+    "leaky_relu": _LEAKY,
+    "softmax": _SOFTMAX,
+    "sigmoid_grad": (*_SIGMOID, *_AUTOGRAD, "course_lib.activations.sigmoid"),
+    "tanh_grad": ("torch:tanh", *_AUTOGRAD, "course_lib.activations.tanh"),
+    "relu_grad": (*_RELU, *_AUTOGRAD, "course_lib.activations.relu"),
+    "leaky_relu_grad": (*_LEAKY, *_AUTOGRAD, "course_lib.activations.leaky_relu"),
+    "mse_loss": ("torch:mse_loss",),
+    "binary_cross_entropy": _BCE,
+    "binary_cross_entropy_with_logits": (*_BCE, "torch:logsigmoid", "torch:softplus"),
+    "cross_entropy": (*_SOFTMAX, "torch:cross_entropy", "torch:nll_loss", "torch:logsumexp",
+                      "course_lib.activations.softmax"),
+    "gd_step": ("torch.optim",),
+    "momentum_step": ("torch.optim",),
+    "rmsprop_step": ("torch.optim",),
+    "adam_step": ("torch.optim",),
+    "fit_line": ("torch.optim", "torch:lstsq", "torch:pinv", "torch:solve", "torch:inv"),
+    "linear_backward": (*_AUTOGRAD, "torch:linear"),
+    "relu_backward": (*_AUTOGRAD, "torch:threshold_backward"),
+    "sigmoid_backward": (*_AUTOGRAD, "torch:sigmoid_backward"),
+    "softmax_cross_entropy_backward": (*_AUTOGRAD, "torch:cross_entropy"),
+    "numerical_gradient": (*_AUTOGRAD, "torch.autograd.gradcheck"),
+    "conv2d": ("torch:conv2d", "torch:convolution", "torch:conv_transpose2d"),
+    "max_pool2d": ("torch:max_pool2d", "torch:max_pool2d_with_indices", "torch:adaptive_max_pool2d"),
+    "dropout": ("torch:dropout", "torch:feature_dropout", "torch:alpha_dropout", "torch:native_dropout"),
+    # the lessons' own training loops compute the same numbers
+    "train_one_epoch": ("course_lib.training", "course_lib.recipes"),
+    "evaluate_accuracy": ("course_lib.training", "course_lib.recipes"),
+}
+
+# graded name -> the course_lib module holding its reference (COURSE_SPEC.md)
+GRADED_TOPIC = {name: topic for topic, names in {
+    "neurons": "linear perceptron logic_gate_weights perceptron_train",
+    "activations": "step sigmoid tanh relu leaky_relu softmax sigmoid_grad tanh_grad relu_grad "
+                   "leaky_relu_grad",
+    "losses": "mse_loss binary_cross_entropy binary_cross_entropy_with_logits cross_entropy",
+    "gradient_descent": "gd_step momentum_step rmsprop_step adam_step fit_line",
+    "backprop": "linear_backward relu_backward sigmoid_backward softmax_cross_entropy_backward "
+                "numerical_gradient",
+    "mlp": "MLP train_one_epoch evaluate_accuracy",
+    "cnn": "conv_output_size conv2d max_pool2d SmallCNN",
+    "overfitting": "l1_penalty l2_penalty dropout EarlyStopping train_val_split",
+}.items() for name in names.split()}
+
+
+# Seconds a call may take when grading, for graded functions slower than the usual 5 s allows.
+TIME_LIMITS: dict[str, float] = {"train_one_epoch": 30, "evaluate_accuracy": 30}
+
+
+def _name_of(fn: Callable) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _inputs(fn: Callable, args: tuple, kwargs: dict) -> dict:
+    try:
+        return dict(inspect.signature(fn).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
+
+
+def _guarded(run: Callable[[], object], fn: Callable, args: tuple, kwargs: dict):
+    __tracebackhide__ = True
+    name = _name_of(fn)
+    forbidden = FORBIDDEN.get(name, ())
+    if name in GRADED_TOPIC:
+        forbidden += (f"course_lib.{GRADED_TOPIC[name]}.{name}",)
+    limit = max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0))
+    return _guard.guarded(run, name, _inputs(fn, args, kwargs), forbidden, limit)
+
+
+def call(fn: Callable, *args, **kwargs):
+    """fn(*args, **kwargs) under the guards of this module; any failure is a GradingError."""
+    __tracebackhide__ = True
+    return _guarded(lambda: call_safely(fn, *args, name=_name_of(fn), **kwargs), fn, args, kwargs)
+
+
+def expect(fn: Callable, *args, to_be=None, like: Callable | None = None, hint: str | None = None,
+           rtol: float = 1e-5, atol: float = 1e-6, equal_nan: bool = False,
+           names: tuple[str, ...] | None = None, **kwargs) -> None:
+    """Check fn(*args, **kwargs) against `to_be`, or against like(*args, **kwargs) (the reference).
+
+    Other keyword arguments go to fn. names labels the parts of a tuple result, e.g. ("w", "m", "v").
+    """
+    __tracebackhide__ = True
+    if like is not None:
+        with _guard._quiet():
+            to_be = like(*args, **kwargs)  # before fn runs, so a learner's in-place change cannot leak in
+    actual = call(fn, *args, **kwargs)
+    assert_close(actual, to_be, name=_name_of(fn), inputs=_inputs(fn, args, kwargs), rtol=rtol,
+                 atol=atol, equal_nan=equal_nan, hint=hint, names=names)
+
+
+def expect_raises(fn: Callable, exc_type: type[BaseException], *args, match: str | None = None,
+                  hint: str | None = None, **kwargs) -> BaseException:
+    """Check that fn(*args, **kwargs) raises exc_type, with a message matching `match`."""
+    __tracebackhide__ = True
+    return _guarded(lambda: check_raises(fn, exc_type, *args, name=_name_of(fn), match=match,
+                                         hint=hint, **kwargs), fn, args, kwargs)
+
+
+def expect_shapes(name: str, result, *shapes: tuple[int, ...], dtype: torch.dtype | None = None,
+                  labels: tuple[str, ...] | None = None) -> None:
+    """Check result is a tensor of shape shapes[0], or a tuple of tensors of these shapes (and dtype)."""
+    __tracebackhide__ = True
+    labels = labels or tuple(f"element {i}" for i in range(len(shapes)))
+    parts = [result]
+    if len(shapes) > 1:
+        if not isinstance(result, (tuple, list)) or len(result) != len(shapes):
+            raise _guard.fail(name, {}, f"returned {describe(result, 0)}; expected a tuple of "
+                              f"{len(shapes)} tensors ({', '.join(labels)})")
+        parts = list(result)
+    for label, part, shape in zip(labels, parts, shapes):
+        what = name if len(shapes) == 1 else f"{name} ({label})"
+        if not isinstance(part, torch.Tensor):
+            raise _guard.fail(what, {}, f"returned {describe(part, 0)}; expected a tensor of shape {shape}")
+        if tuple(part.shape) != tuple(shape):
+            raise _guard.fail(what, {}, f"wrong shape: expected {tuple(shape)}, got {tuple(part.shape)}")
+        if dtype is not None and part.dtype != dtype:
+            raise _guard.fail(what, {}, f"wrong dtype: expected {dtype}, got {part.dtype}")
+
+
+def new_generator() -> torch.Generator:
+    """A generator seeded by the operating system: values no released notebook can know."""
+    return torch.Generator().manual_seed(secrets.randbits(63))
+
+
+def random_tensors(count: int = 4, scale: float = 1.0, max_dims: int = 3, max_size: int = 5,
+                   generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    """count tensors of fresh random shapes (the first 0-dim), values N(0, scale²), float32 and float64 in turn."""
+    g = generator or new_generator()
+    tensors = []
+    for i in range(count):
+        dims = 0 if i == 0 else int(torch.randint(1, max_dims + 1, (), generator=g))
+        shape = torch.randint(1, max_size + 1, (dims,), generator=g).tolist()
+        dtype = torch.float32 if i % 2 == 0 else torch.float64
+        tensors.append(scale * torch.randn(shape, generator=g, dtype=dtype))
+    return tensors
+
+

@@ -1,0 +1,204 @@
+"""course_lib.exercise_checks: the guard around every call of a learner's function in a test cell."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import course_lib.exercise_checks as ec
+from course_lib import _guard, activations, gradient_descent
+from course_lib.exercise_checks import call, cell_key, expect, expect_raises, expect_shapes, random_tensors
+from course_lib.grading import GradingError
+
+
+def sigmoid(z):  # a learner's correct, from-scratch answer
+    e = torch.exp(-z.abs())
+    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def test_expect_accepts_a_correct_from_scratch_function():
+    expect(sigmoid, torch.tensor([-1e4, 0.0, 2.0]), like=activations.sigmoid)
+    expect(sigmoid, torch.tensor([0.0]), to_be=torch.tensor([0.5]))
+
+
+CHEATS = {
+    "torch.sigmoid": lambda z: torch.sigmoid(z),
+    "Tensor.sigmoid": lambda z: z.sigmoid(),
+    "torch.nn.functional.sigmoid": lambda z: F.sigmoid(z),
+    "torch.special.expit": lambda z: torch.special.expit(z),
+    "Tensor.sigmoid_": lambda z: z.clone().sigmoid_(),
+    "nn.Sigmoid": lambda z: torch.nn.Sigmoid()(z),
+    "course_lib.activations.sigmoid": lambda z: activations.sigmoid(z),
+}
+
+
+@pytest.mark.parametrize("twin", CHEATS, ids=list(CHEATS))
+def test_calling_the_pytorch_twin_or_the_reference_fails_and_says_which(twin):
+    cheat = CHEATS[twin]
+    cheat.__name__ = "sigmoid"
+    with pytest.raises(GradingError, match=r"sigmoid: calls .*sigmoid.* scores no points"):
+        expect(cheat, torch.tensor([0.0, 1.0]), like=activations.sigmoid)
+
+
+def test_an_optimizer_from_torch_optim_counts_as_the_twin_of_adam_step():
+    def adam_step(w, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        p = torch.nn.Parameter(w.clone())
+        p.grad = grad.clone()
+        torch.optim.Adam([p], lr=lr, betas=betas, eps=eps).step()
+        return p.detach(), m, v
+
+    zeros = torch.zeros(3)
+    with pytest.raises(GradingError, match="calls torch.optim"):
+        call(adam_step, torch.ones(3), torch.ones(3), zeros, zeros, 1)
+
+
+def test_the_derivative_may_not_come_from_autograd():
+    def sigmoid_grad(z):
+        z = z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(sigmoid(z).sum(), z)
+        return grad
+
+    with pytest.raises(GradingError, match="calls torch.autograd.grad"):
+        call(sigmoid_grad, torch.tensor([0.0, 1.0]))
+
+
+def test_a_function_that_loops_is_stopped_and_later_calls_fail_at_once(monkeypatch):
+    monkeypatch.setattr(_guard, "TIME_LIMIT", 0.2)
+    monkeypatch.setattr(_guard, "timed_out", set())
+
+    def relu(z):
+        while True:
+            pass
+
+    start = time.perf_counter()
+    with pytest.raises(GradingError, match="did not finish within 0.2 s"):
+        call(relu, torch.zeros(2))
+    with pytest.raises(GradingError, match="not run: an earlier call did not finish"):
+        call(relu, torch.zeros(2))
+    assert time.perf_counter() - start < 2
+
+
+def test_a_loop_that_swallows_interrupts_ends_the_grading_kernel_with_a_note(tmp_path):
+    script = textwrap.dedent("""
+        import time, torch
+        from course_lib.exercise_checks import call
+        def tanh(z):
+            while True:
+                try:
+                    time.sleep(0.05)
+                except BaseException:
+                    pass
+        call(tanh, torch.zeros(1))
+    """)
+    env = {"NBGRADER_EXECUTION": "autograde", "COURSE_GRADING_DIR": str(tmp_path),
+           "COURSE_CALL_TIME_LIMIT": "0.3", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=60, capture_output=True, check=False)
+    assert done.returncode == 70, done.stderr.decode()[-500:]
+    assert json.loads((tmp_path / "running.json").read_text()) == {
+        "cell": None, "call": "tanh", "event": "ignored-interrupt"}
+
+
+def test_a_changed_input_fails_with_the_name_of_the_argument():
+    def gd_step(w, grad, lr):
+        w -= lr * grad
+        return w
+
+    with pytest.raises(GradingError, match="changed its input w in place"):
+        expect(gd_step, torch.ones(2), torch.ones(2), 0.1, like=gradient_descent.gd_step)
+
+
+def test_when_grading_warnings_and_stderr_of_learner_code_stay_out_of_the_cell(monkeypatch, capfd):
+    monkeypatch.setattr(_guard, "GRADING", True)
+
+    def relu(z):
+        warnings.warn("learner warning")
+        print("debug", file=sys.stderr)
+        return z.clamp(min=0)
+
+    expect(relu, torch.tensor([-1.0, 2.0]), like=activations.relu)
+    out, err = capfd.readouterr()
+    assert "learner warning" not in out + err and "debug" not in out + err
+
+
+def test_a_poisoned_function_fails_at_once_with_the_reason(monkeypatch, tmp_path):
+    (tmp_path / "poisoned.json").write_text(json.dumps({"calls": {"relu": "it killed the kernel"}}))
+    monkeypatch.setattr(_guard, "STATE_DIR", str(tmp_path))
+
+    def relu(z):
+        raise AssertionError("must not run")
+
+    with pytest.raises(GradingError, match="relu: not run: it killed the kernel, so the grader skips it"):
+        call(relu, torch.zeros(1))
+
+
+def test_the_marker_names_the_function_running_and_is_cleared_after(monkeypatch, tmp_path):
+    monkeypatch.setattr(_guard, "STATE_DIR", str(tmp_path))
+    seen = {}
+
+    def step(z):
+        seen.update(json.loads((tmp_path / "running.json").read_text()))
+        return (z > 0).to(z.dtype)
+
+    call(step, torch.zeros(1))
+    assert seen["call"] == "step"
+    assert json.loads((tmp_path / "running.json").read_text())["call"] is None
+
+
+def test_a_poisoned_cell_is_replaced_by_a_raise_that_says_why(monkeypatch, tmp_path):
+    source = "import os\nos._exit(1)\n"
+    (tmp_path / "poisoned.json").write_text(json.dumps({"cells": {cell_key(source): "it killed the kernel"}}))
+    monkeypatch.setattr(_guard, "STATE_DIR", str(tmp_path))
+    replaced = _guard.skip_poisoned_cells(source.splitlines(keepends=True))
+    assert replaced == ["raise RuntimeError('This cell was skipped by the grader: it killed the kernel.')\n"]
+    assert _guard.skip_poisoned_cells(["x = 1\n"]) == ["x = 1\n"]
+
+
+def test_an_unfinished_stub_reads_not_implemented_yet():
+    def tanh(z):
+        raise NotImplementedError()
+
+    with pytest.raises(GradingError, match="tanh: not implemented yet"):
+        expect(tanh, torch.zeros(1), like=activations.tanh)
+
+
+def test_expect_raises_passes_the_right_error_and_fails_a_missing_one():
+    def logic_gate_weights(gate):
+        if gate == "XOR":
+            raise ValueError("XOR is not linearly separable")
+        return torch.zeros(1, 2), torch.zeros(1)
+
+    expect_raises(logic_gate_weights, ValueError, "XOR", match="separable")
+    with pytest.raises(GradingError, match="should raise ValueError"):
+        expect_raises(logic_gate_weights, ValueError, "AND")
+
+
+@pytest.mark.parametrize("result, message", [
+    ((torch.zeros(1, 2),), "expected a tuple of 2 tensors"),
+    ((torch.zeros(2, 1), torch.zeros(1)), r"\(weight\): wrong shape: expected \(1, 2\), got \(2, 1\)"),
+    ((torch.zeros(1, 2), 0.0), r"\(bias\): returned float 0.0; expected a tensor"),
+    ((torch.zeros(1, 2, dtype=torch.float64), torch.zeros(1)), "wrong dtype"),
+], ids=["not-a-pair", "transposed", "float-bias", "float64"])
+def test_expect_shapes_names_the_part_that_is_wrong(result, message):
+    with pytest.raises(GradingError, match=message):
+        expect_shapes("f", result, (1, 2), (1,), dtype=torch.float32, labels=("weight", "bias"))
+
+
+def test_random_tensors_start_with_a_scalar_alternate_dtypes_and_differ_per_call():
+    first, second = random_tensors(count=4), random_tensors(count=4)
+    assert first[0].dim() == 0
+    assert [t.dtype for t in first] == [torch.float32, torch.float64] * 2
+    assert not all(a.shape == b.shape and torch.equal(a, b) for a, b in zip(first, second))
+
+
+def test_every_forbidden_entry_names_something_that_exists():
+    for name, entries in ec.FORBIDDEN.items():
+        _, python = _guard.compile_forbidden(entries)
+        paths = [e for e in entries if not e.startswith("torch:")]
+        assert set(python.values()) >= set(paths), f"{name}: cannot find {set(paths) - set(python.values())}"

@@ -1,0 +1,53 @@
+"""The committed lessons read as one clean top-to-bottom run (nbval then re-runs them and
+compares outputs: `make test` calls pytest with --nbval on notebooks/)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from course_config import LESSONS, SETUP_CELL, colab_badge  # noqa: E402
+from notebooks import problems  # noqa: E402
+
+PATHS = [ROOT / "notebooks" / f"{name}.ipynb" for name in LESSONS]
+MAX_FOLDER_BYTES = 15 * 2**20
+
+
+def test_every_lesson_of_the_syllabus_is_there_and_nothing_else():
+    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")) == [p.name for p in PATHS]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=LESSONS)
+def test_lesson_was_executed_top_to_bottom_without_errors(path):
+    assert problems(path) == [], f"{path.name}: re-run `python scripts/notebooks.py execute {path.stem}`"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=LESSONS)
+def test_lesson_starts_with_the_badge_and_the_shared_setup_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    assert colab_badge(f"notebooks/{path.name}") in nb.cells[0].source
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert first_code.source == SETUP_CELL, "run `python scripts/notebooks.py sync`"
+
+
+def test_problems_catches_an_error_output_and_an_out_of_order_run(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("1", execution_count=2),
+        nbformat.v4.new_code_cell("1/0", execution_count=1, outputs=[
+            nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                   traceback=[])]),
+    ])
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    found = problems(path)
+    assert any("execution counts are [2, 1]" in f for f in found)
+    assert any("ZeroDivisionError" in f for f in found)
+
+
+def test_notebooks_folder_stays_compact():
+    size = sum(p.stat().st_size for p in (ROOT / "notebooks").rglob("*") if p.is_file())
+    assert size < MAX_FOLDER_BYTES, f"notebooks/ holds {size / 2**20:.1f} MB, limit 15 MB"

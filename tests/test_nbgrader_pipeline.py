@@ -1,0 +1,414 @@
+"""The whole nbgrader workflow, with the real nbgrader, on a temporary copy of exercises/.
+
+One module-scoped fixture does the slow part once (about 290 CPU seconds for four assignments):
+generate every assignment from source, make the submissions below, grade them with
+exercises/grade.py (nbgrader autograde per student), put a manual grade on each written answer
+as the formgrader would, generate feedback, export grades.csv. The tests then read the results.
+
+Every assignment gets three submissions: `reference` (the source's solutions: full marks),
+`blank` (the release as is: zero, no crash) and `partial` (PARTIAL: some functions wrong, the exact
+score stated). The broken kinds cost a kernel (re)start or a time limit each, so they are spread
+over the assignments instead of all running on all:
+
+| assignment          | broken submissions                                                      |
+| 01_neurons          | syntax error; function loops forever; os._exit at the top of a cell;     |
+|                     | misnamed notebook; missing notebook                                      |
+| 02_activations      | loop that swallows KeyboardInterrupt (and a function calling it, so two |
+|                     | grading runs poison one each); exception while defining; edited and     |
+|                     | deleted test cells                                                       |
+| 03_losses           | os._exit inside a function; invalid JSON; correct code that warns and   |
+|                     | prints to stderr (must keep full marks)                                  |
+| 04_gradient_descent | function loops forever; a function that ignores SIGALRM and SIGINT (like |
+|                     | a long C call: the cell times out, grade.py grades again without it)     |
+
+An assignment added later (05-08) needs only its PARTIAL entry; the broken kinds above cover
+the machinery, which is the same for every assignment.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = ROOT / "exercises"
+# COURSE_ASSIGNMENTS=05_backprop,06_mlp narrows the run while writing an assignment.
+ASSIGNMENTS = sorted(p.name for p in (EXERCISES / "source").iterdir() if p.is_dir()
+                     and p.name in os.environ.get("COURSE_ASSIGNMENTS", p.name).split(","))
+PYTHON = sys.executable
+# nbgrader's command with 1.5-3 s less start-up, as exercises/grade.py runs it
+NBGRADER = [PYTHON, "-c", ("import sys; sys.modules.setdefault('rfc3987_syntax', None); sys.argv[0] = 'nbgrader'; "
+                           "from nbgrader.apps.nbgraderapp import main; sys.exit(main())")]
+# nbgrader runs `alembic` when it creates a gradebook: the venv's scripts must be on PATH.
+ENV = {**os.environ, "PATH": os.pathsep.join([str(Path(PYTHON).parent), os.environ.get("PATH", "")])}
+NOT_COPIED = shutil.ignore_patterns("gradebook.db*", "submitted", "autograded", "feedback",
+                                    "grading_logs", "__pycache__", ".ipynb_checkpoints", "*.csv")
+
+LOOP = "def {name}(*args, **kwargs):\n    while True:\n        pass"
+SWALLOW = ("import time\n\ndef {name}(*args, **kwargs):\n    while True:\n        try:\n"
+           "            time.sleep(0.05)\n        except BaseException:\n            pass")
+
+# assignment -> ({solution cell: new source}, {test cells that must fail}, exact autograded score)
+PARTIAL = {
+    "01_neurons": (
+        {"logic_gate_weights": "def logic_gate_weights(gate):\n"
+                               "    return torch.tensor([[1.0, 1.0]]), torch.tensor([-1.5])",  # AND for all
+         "perceptron_train": "def perceptron_train(X, y, lr=1.0, epochs=100):\n"  # never moves the bias
+                             "    weight, bias = torch.zeros(1, X.shape[1], dtype=X.dtype), torch.zeros(1, dtype=X.dtype)\n"
+                             "    for _ in range(epochs):\n"
+                             "        for x_i, y_i in zip(X, y):\n"
+                             "            weight = weight + lr * (y_i - perceptron(x_i, weight, bias)) * x_i\n"
+                             "    return weight, bias"},
+        {"test_logic_gate_weights", "test_perceptron_train"}, 3),
+    "02_activations": (
+        {"sigmoid": "def sigmoid(z):\n    return torch.sigmoid(z)",  # the forbidden twin
+         "softmax": "def softmax(z, dim=-1):\n    e = torch.exp(z)\n    return e / e.sum(dim=dim, keepdim=True)"},
+        {"test_sigmoid", "test_sigmoid_grad", "test_softmax"}, 8),
+    "03_losses": (
+        {"binary_cross_entropy": "def binary_cross_entropy(prob, target):\n"
+                                 "    return -(target * prob.log() + (1 - target) * (1 - prob).log()).mean()",
+         "cross_entropy": "def cross_entropy(logits, labels):\n"
+                          "    log_probs = logits - logits.exp().sum(dim=1, keepdim=True).log()\n"
+                          "    return -log_probs[torch.arange(len(labels)), labels].sum()"},
+        {"test_binary_cross_entropy", "test_cross_entropy"}, 4),
+    "04_gradient_descent": (
+        {"gd_step": "def gd_step(w, grad, lr):\n    w -= lr * grad\n    return w",
+         "adam_step": "def adam_step(w, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):\n"
+                      "    m = betas[0] * m + (1 - betas[0]) * grad\n"
+                      "    v = betas[1] * v + (1 - betas[1]) * grad**2\n"
+                      "    return w - lr * m / (v.sqrt() + eps), m, v"},
+        {"test_gd_step", "test_adam_step"}, 6),
+    "05_backprop": (
+        {"relu_backward": "def relu_backward(grad_out, z):\n    return grad_out * (z >= 0)",  # slope 1 at z = 0
+         "sigmoid_backward": "def sigmoid_backward(grad_out, z):\n"  # autograd does the work
+                             "    z = z.detach().requires_grad_()\n"
+                             "    return torch.autograd.grad(torch.sigmoid(z), z, grad_out)[0]",
+         "softmax_cross_entropy_backward": "def softmax_cross_entropy_backward(logits, labels):\n"  # no / N
+                                           "    grad = torch.softmax(logits, dim=1)\n"
+                                           "    grad[torch.arange(len(labels)), labels] -= 1\n"
+                                           "    return grad"},
+        {"test_relu_backward", "test_sigmoid_backward", "test_softmax_cross_entropy_backward"}, 5),
+    "06_mlp": (
+        {"train_one_epoch": "def train_one_epoch(model, loader, loss_fn, optimizer):\n"  # mean of batch means
+                            "    model.train()\n    losses = []\n    for x, y in loader:\n"
+                            "        optimizer.zero_grad()\n        loss = loss_fn(model(x), y)\n"
+                            "        loss.backward()\n        optimizer.step()\n        losses.append(loss.item())\n"
+                            "    return sum(losses) / len(losses)",
+         "evaluate_accuracy": "def evaluate_accuracy(model, loader):\n"  # leaves the model in eval mode
+                              "    model.eval()\n    correct = count = 0\n    with torch.no_grad():\n"
+                              "        for x, y in loader:\n"
+                              "            correct += (model(x).argmax(dim=1) == y).sum().item()\n"
+                              "            count += len(y)\n    return correct / count"},
+        {"test_train_one_epoch", "test_evaluate_accuracy"}, 2),
+    "07_cnn": (
+        {"conv2d": "import torch.nn.functional as F\n\n"  # the forbidden twin
+                   "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                   "    return F.conv2d(x, weight, bias, stride=stride, padding=padding)",
+         "max_pool2d": "def max_pool2d(x, kernel_size, stride=None):\n"  # a maximum that starts at 0
+                       "    windows = x.unfold(2, kernel_size, stride or kernel_size).unfold(3, kernel_size, stride or kernel_size)\n"
+                       "    return windows.amax(dim=(-2, -1)).clamp(min=0)"},
+        {"test_conv2d", "test_max_pool2d"}, 3),
+    "08_overfitting": (
+        {"dropout": "def dropout(x, p, training=True, generator=None):\n"  # survivors not scaled by 1 / (1 - p)
+                    "    if not 0 <= p <= 1:\n        raise ValueError(f'p must be in [0, 1], got {p}')\n"
+                    "    if not training:\n        return x\n"
+                    "    return x * (torch.rand(x.shape, generator=generator, dtype=x.dtype) >= p)",
+         "EarlyStopping": "import math\n\nclass EarlyStopping:\n"  # a loss equal to the best counts as better
+                          "    def __init__(self, patience=3, min_delta=0.0):\n"
+                          "        self.patience, self.min_delta = patience, min_delta\n"
+                          "        self.best_loss, self.best_epoch, self.bad, self.calls = math.inf, -1, 0, 0\n\n"
+                          "    def step(self, val_loss):\n"
+                          "        if val_loss <= self.best_loss - self.min_delta:\n"
+                          "            self.best_loss, self.best_epoch, self.bad = val_loss, self.calls, 0\n"
+                          "        else:\n            self.bad += 1\n"
+                          "        self.calls += 1\n        return self.bad >= self.patience"},
+        {"test_dropout", "test_EarlyStopping"}, 3),
+}
+
+# (assignment, student) -> (solution replacements, how to damage the notebook, failing test cells,
+# status from grade.py, words its reasons must contain)
+BROKEN = {
+    ("01_neurons", "syntax_error"): ({"linear": "def linear(x, weight, bias=None)\n    return x"}, None,
+                                     {"test_linear", "test_perceptron", "test_perceptron_train"}, "graded", []),
+    ("01_neurons", "loops"): ({"logic_gate_weights": LOOP.format(name="logic_gate_weights")}, None,
+                              {"test_logic_gate_weights"}, "graded", []),
+    ("01_neurons", "exits_in_cell"): ({"perceptron_train": "import os\nos._exit(1)"}, None,
+                                      {"test_perceptron_train"}, "graded, parts skipped",
+                                      ["the cell starting `import os`", "die"]),
+    ("01_neurons", "misnamed"): ({}, "rename", "all", "zero", ["01_neurons.ipynb not found", "rename"]),
+    ("01_neurons", "missing"): ({}, "delete", "all", "zero", ["01_neurons.ipynb not found"]),
+    ("02_activations", "swallows_interrupt"): (
+        {"tanh": SWALLOW.format(name="tanh")}, None, {"test_tanh", "test_tanh_grad"},
+        "graded, parts skipped", ["tanh: it ran past its time limit", "tanh_grad: it ran past"]),
+    ("02_activations", "fails_to_define"): (
+        {"relu": "def relu(z, unused=1 / 0):\n    return z.clamp(min=0)"}, None, {"test_relu"}, "graded", []),
+    ("02_activations", "edits_tests"): (
+        {"step": "def step(z):\n    return z", "leaky_relu": "def leaky_relu(z, negative_slope=0.01):\n    return z"},
+        "tamper", {"test_step", "test_leaky_relu"}, "graded",
+        ["test_step was edited", "test_leaky_relu was deleted"]),
+    ("03_losses", "exits_in_function"): (
+        {"binary_cross_entropy_with_logits": "import os\n\ndef binary_cross_entropy_with_logits(logits, target):\n"
+                                             "    os._exit(3)"}, None,
+        {"test_binary_cross_entropy_with_logits"}, "graded, parts skipped",
+        ["binary_cross_entropy_with_logits: it made the Python kernel die"]),
+    ("03_losses", "invalid_json"): ({}, "truncate", "all", "zero", ["not a readable notebook"]),
+    ("03_losses", "noisy"): (
+        {"mse_loss": "import sys, warnings\n\ndef mse_loss(pred, target):\n"
+                     "    warnings.warn('a learner warning')\n    print('debug', file=sys.stderr)\n"
+                     "    return ((pred - target) ** 2).mean()"}, None, set(), "graded", []),
+    ("04_gradient_descent", "loops"): ({"rmsprop_step": LOOP.format(name="rmsprop_step")}, None,
+                                       {"test_rmsprop_step"}, "graded", []),
+    ("04_gradient_descent", "ignores_signals"): (  # stands for a long C call that never checks for signals
+        {"adam_step": "import signal, time\n\ndef adam_step(*args, **kwargs):\n"
+                      "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                      "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                      "    while True:\n        time.sleep(0.1)"}, None,
+        {"test_adam_step"}, "graded, parts skipped", ["adam_step: it kept running past its time limit"]),
+}
+# Students graded in a run of their own, with these nbgrader options: a 5 s cell time limit makes
+# the uninterruptible loop above cost seconds instead of minutes.
+NBGRADER_OPTIONS = {("04_gradient_descent", "ignores_signals"): ["--", "--Execute.timeout=5"]}
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def cells_by_id(nb) -> dict:
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def points_of(assignment: str) -> dict[str, float]:
+    """Autograded test cell -> points, from the source notebook."""
+    return {key: cell.metadata["nbgrader"]["points"] for key, cell in
+            cells_by_id(read(EXERCISES / "source" / assignment / f"{assignment}.ipynb")).items()
+            if cell.metadata["nbgrader"]["grade"] and not cell.metadata["nbgrader"]["solution"]}
+
+
+def submit(course: Path, assignment: str, student: str, replace: dict, damage: str | None = None,
+           blank: bool = False) -> None:
+    """The release with the source's solutions filled in (unless blank), then replace and damage."""
+    nb = read(course / "release" / assignment / f"{assignment}.ipynb")
+    solutions = cells_by_id(read(course / "source" / assignment / f"{assignment}.ipynb"))
+    for key, cell in cells_by_id(nb).items():
+        if cell.metadata["nbgrader"]["solution"] and not blank:
+            cell.source = solutions[key].source
+        if key in replace:
+            cell.source = replace[key]
+    if damage == "tamper":  # the learner "passes" test_step by editing it and deletes another test
+        cells_by_id(nb)["test_step"].source = "pass"
+        nb.cells.remove(cells_by_id(nb)["test_leaky_relu"])
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    target = folder / f"{assignment}.ipynb"
+    if damage == "rename":
+        target = folder / f"{assignment} (1).ipynb"
+    if damage == "delete":
+        (folder / "notes.txt").write_text("forgot to attach the notebook")
+        return
+    nbformat.write(nb, target)
+    if damage == "truncate":
+        target.write_text(target.read_text()[:2000])
+
+
+def run(command: list[str], cwd: Path, timeout: float = 600) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def in_parallel(commands: list[list[str]], cwd: Path, jobs: int = 2) -> None:
+    for i in range(0, len(commands), jobs):
+        running = [subprocess.Popen(c, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+                   for c in commands[i:i + jobs]]
+        for command, process in zip(commands[i:i + jobs], running):
+            output = process.communicate(timeout=600)[0]
+            assert process.returncode == 0, f"{' '.join(command)} failed:\n{output}"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> dict:
+    """Run the workflow once; return what the tests read."""
+    course = tmp_path_factory.mktemp("course") / "exercises"
+    shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
+    shutil.rmtree(course / "release")
+    # learner mode, meanwhile: test_source_notebooks_pass_under_nbval reads the result
+    nbval = subprocess.Popen([PYTHON, "-m", "pytest", "--nbval", "--nbval-cell-timeout=120", "-q", "-p",
+                              "no:cacheprovider", str(EXERCISES / "source")], cwd=ROOT, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env={**ENV, "PYTHONDONTWRITEBYTECODE": "1"})
+    generate = [[*NBGRADER, "generate_assignment", a, "--force"] for a in ASSIGNMENTS]
+    run(generate[0], course)  # alone: it creates the gradebook's tables
+    in_parallel(generate[1:], course)
+
+    expected = {}
+    for assignment in ASSIGNMENTS:
+        points = points_of(assignment)
+        total = sum(points.values())
+        submit(course, assignment, "reference", {})
+        submit(course, assignment, "blank", {}, blank=True)
+        expected[assignment, "reference"] = (total, "graded", [])
+        expected[assignment, "blank"] = (0, "graded", [])
+        if assignment in PARTIAL:
+            replace, failing, score = PARTIAL[assignment]
+            submit(course, assignment, "partial", replace)
+            assert total - sum(points[t] for t in failing) == score, f"PARTIAL[{assignment!r}] is inconsistent"
+            expected[assignment, "partial"] = (score, "graded", [])
+    for (assignment, student), (replace, damage, failing, status, words) in BROKEN.items():
+        if assignment in ASSIGNMENTS:
+            submit(course, assignment, student, replace, damage)
+            points = points_of(assignment)
+            score = 0 if failing == "all" else sum(points.values()) - sum(points[t] for t in failing)
+            expected[assignment, student] = (score, status, words)
+
+    def grade(assignment: str) -> tuple[str, dict]:
+        """grade.py for the assignment's students, then for each with options of its own."""
+        own = [(s, options) for (a, s), options in NBGRADER_OPTIONS.items() if a == assignment]
+        others = [s for a, s in expected if a == assignment and s not in dict(own)]
+        text, results = "", {}
+        for run_id, (students, options) in enumerate([(others, []), *(([s], o) for s, o in own)]):
+            logs = course / "grading_logs" / f"{assignment}-{run_id}"
+            text += run([PYTHON, "grade.py", assignment, "--jobs", "2", "--time-limit", "240", "--logs", str(logs),
+                         *(f"--student={s}" for s in students), *options], course)
+            results.update({r["student"]: r for r in json.loads((logs / "summary.json").read_text())})
+        return text, results
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two assignments at a time keep both cores busy
+        graded = dict(zip(ASSIGNMENTS, pool.map(grade, ASSIGNMENTS)))
+    output = {a: text for a, (text, _) in graded.items()}
+    summaries = {a: results for a, (_, results) in graded.items()}
+
+    # What an instructor does in the formgrader: full marks for the reference's written answers.
+    from nbgrader.api import Gradebook
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    manual = {}
+    with Gradebook(db_url) as gb:
+        for assignment in ASSIGNMENTS:
+            submission = gb.find_submission(assignment, "reference")
+            for grade in submission.notebooks[0].grades:
+                if grade.needs_manual_grade:
+                    grade.manual_score = grade.max_score
+                    manual[assignment] = manual.get(assignment, 0) + grade.max_score
+        gb.db.commit()
+
+    in_parallel([[*NBGRADER, "generate_feedback", a, "--force"] for a in ASSIGNMENTS], course)
+    run([*NBGRADER, "export"], course)
+    with open(course / "grades.csv") as f:
+        exported = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(f)}
+    return {"dir": course, "expected": expected, "summaries": summaries, "output": output,
+            "exported": exported, "manual": manual, "nbval": nbval}
+
+
+def test_committed_release_matches_a_fresh_generate_assignment(course):
+    for assignment in ASSIGNMENTS:
+        fresh = read(course["dir"] / "release" / assignment / f"{assignment}.ipynb")
+        committed = read(EXERCISES / "release" / assignment / f"{assignment}.ipynb")
+        assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in fresh.cells], (
+            f"exercises/release/{assignment} is out of date with source: run "
+            f"`nbgrader generate_assignment {assignment} --force` in exercises/ (README.md)")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_assignment_has_a_partial_submission(assignment):
+    assert assignment in PARTIAL, f"add a partly wrong submission of {assignment} to PARTIAL"
+
+
+def test_every_submission_gets_its_exact_grade_and_reason(course):
+    wrong = []
+    for (assignment, student), (score, status, words) in course["expected"].items():
+        result = course["summaries"][assignment][student]
+        reasons = " | ".join(result["reasons"])
+        if result["score"] != score or result["status"] != status or not all(w in reasons for w in words):
+            wrong.append(f"{assignment}/{student}: expected {score} ({status}; {words}), got "
+                         f"{result['score']} ({result['status']}; {reasons})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_reference_solutions_earn_every_autograded_point_and_await_manual_grading(course):
+    for assignment in ASSIGNMENTS:
+        result = course["summaries"][assignment]["reference"]
+        assert result["score"] == result["max_score"] - course["manual"].get(assignment, 0)
+        assert result["needs_manual_grade"], f"{assignment}: no written answer to grade by hand"
+
+
+def test_exported_csv_holds_the_grades_including_manual_ones(course):
+    for (assignment, student), (score, _, _) in course["expected"].items():
+        row = course["exported"][assignment, student]
+        manual = course["manual"].get(assignment, 0) if student == "reference" else 0
+        assert float(row["score"]) == score + manual, f"{assignment}/{student}: {row}"
+        assert float(row["max_score"]) == sum(points_of(assignment).values()) + course["manual"].get(assignment, 0)
+
+
+def test_grading_reports_each_student_on_one_line(course):
+    for assignment, text in course["output"].items():
+        for student in course["summaries"][assignment]:
+            assert re.search(rf"^{student}\s+\d", text, re.MULTILINE), f"{assignment}: no line for {student}\n{text}"
+
+
+def test_a_function_that_never_returns_costs_one_time_limit_not_one_per_cell(course):
+    for assignment, student in [("01_neurons", "loops"), ("04_gradient_descent", "loops")]:
+        if assignment in ASSIGNMENTS:
+            summary = course["summaries"][assignment]
+            assert summary[student]["seconds"] < summary["reference"]["seconds"] + 30, summary[student]
+
+
+def feedback_text(course, assignment, student) -> str:
+    page = (course["dir"] / "feedback" / student / assignment / f"{assignment}.html").read_text()
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def hidden_lines(assignment: str) -> set[str]:
+    """Lines only the hidden tests hold, long enough not to appear in feedback by chance."""
+    hidden, shown, inside = set(), set(), False
+    for cell in read(EXERCISES / "source" / assignment / f"{assignment}.ipynb").cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+            else:
+                (hidden if inside else shown).add(line.strip())
+    shown_text = "\n".join(shown)
+    return {line for line in hidden if len(line) > 30 and line not in shown_text}
+
+
+def test_feedback_never_shows_hidden_tests_or_tracebacks(course):
+    for (assignment, student), (_, status, _) in course["expected"].items():
+        if status == "zero":
+            assert not (course["dir"] / "feedback" / student / assignment).exists()
+            continue
+        text = feedback_text(course, assignment, student)
+        leaked = [line for line in hidden_lines(assignment) if line in text]
+        assert not leaked, f"{assignment}/{student} feedback shows hidden tests: {leaked[:3]}"
+        assert "Traceback (most recent call last)" not in text and "HIDDEN TESTS" not in text
+        assert not re.search(r'File ".*", line \d+', text), f"{assignment}/{student}: a traceback frame"
+
+
+def test_feedback_says_what_to_fix(course):
+    expectations = [("blank", "not implemented yet: replace `raise NotImplementedError()`"),
+                    ("partial", "calls torch.sigmoid, which computes the answer for it"),
+                    ("partial", "wrong values"),
+                    ("swallows_interrupt", "tanh: not run: in an earlier grading run it ran past its time limit")]
+    for student, words in expectations:
+        if "02_activations" in ASSIGNMENTS:
+            assert words in feedback_text(course, "02_activations", student), (student, words)
+    if "01_neurons" in ASSIGNMENTS:
+        assert "did not finish within" in feedback_text(course, "01_neurons", "loops")
+        assert "This cell was skipped by the grader" in feedback_text(course, "01_neurons", "exits_in_cell")
+        assert ("name 'linear' is not defined: the cell that defines it raised an error"
+                in feedback_text(course, "01_neurons", "syntax_error"))
+
+
+def test_source_notebooks_pass_under_nbval(course):
+    output = course["nbval"].communicate(timeout=600)[0]
+    assert course["nbval"].returncode == 0, output[-3000:]
