@@ -88,9 +88,13 @@ def softmax(z: Tensor, dim: int = -1) -> Tensor:
     if z.numel() == 0:
         return z.clone()  # nothing to normalize, and amax refuses an empty dimension
     # The shift is a constant for the result, so no gradient needs to flow through it.
-    shifted = z - z.amax(dim=dim, keepdim=True).detach()
-    e = shifted.exp()
-    return e / e.sum(dim=dim, keepdim=True)
+    e = (z - z.amax(dim=dim, keepdim=True).detach()).exp_()
+    # exp_ (and div_ below) reuse the buffer the subtraction made: on a large batch, allocating
+    # fresh (N, C) buffers costs more than the arithmetic. The backward pass of exp needs its
+    # result intact, so divide in place only when no gradient is recorded.
+    if torch.is_grad_enabled() and e.requires_grad:
+        return e / e.sum(dim=dim, keepdim=True)
+    return e.div_(e.sum(dim=dim, keepdim=True))
 
 
 def sigmoid_grad(z: Tensor) -> Tensor:

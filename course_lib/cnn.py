@@ -105,10 +105,10 @@ class SmallCNN(nn.Module):
     -> ReLU, with 16, 32 and 64 channels: 28 -> 14 -> 7 -> 3 pixels. 29,290 parameters,
     versus about 100,000 for a one-hidden-layer MLP of 128 units on the same images.
 
-    One epoch on a CPU reaches >= 99 % MNIST test accuracy (99.2 % with seed 0) with inputs
-    normalized by the MNIST mean and std, batch size 128, SGD(momentum=0.9, nesterov=True,
-    weight_decay=5e-4) under OneCycleLR(max_lr=0.1), model and inputs in channels_last
-    memory format (faster convolutions on a CPU).
+    One epoch on a CPU reaches >= 99 % MNIST test accuracy with inputs normalized by the MNIST
+    mean and std, batch size 128, SGD(momentum=0.9, nesterov=True, weight_decay=5e-4) under
+    OneCycleLR(max_lr=0.2), model and inputs in channels_last memory format (faster convolutions
+    on a CPU): course_lib.recipes.train_small_cnn, 99.05-99.23 % over seeds 0-7.
     """
 
     def __init__(self):

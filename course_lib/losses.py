@@ -103,5 +103,6 @@ def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
     # -log softmax(z)[y] = logsumexp(z) - z[y]: only the true class's entry is needed, so
     # skip building the whole (N, C) log_softmax matrix.
     shifted = logits - logits.amax(dim=1, keepdim=True).detach()   # (N, C), max of each row is 0
-    log_sum_exp = shifted.exp().sum(dim=1).log()                   # (N,)
-    return (log_sum_exp - shifted[torch.arange(n), labels]).mean()
+    true_class = shifted[torch.arange(n), labels]                  # (N,), taken before exp_ overwrites
+    log_sum_exp = shifted.exp_().sum(dim=1).log()                  # (N,); in place: no second (N, C) buffer
+    return (log_sum_exp - true_class).mean()

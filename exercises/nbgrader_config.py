@@ -1,17 +1,24 @@
 # nbgrader configuration of the course's exercises. Run nbgrader from this folder (README.md).
 import os
+import sys
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from sealed_execute import SealedExecute  # noqa: E402 - needs HERE on the path
 
 c.CourseDirectory.course_id = "dl-fundamentals"
 c.CourseDirectory.root = HERE
 # A held SQLite lock waits up to 60 s instead of failing: grade.py autogrades students in parallel.
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db") + "?timeout=60"
+# NBGRADER_DB_URL, e.g. postgresql://grader@db.example.org/dl_fundamentals, puts the gradebook in a
+# database server that several graders share (README.md, "Grading at scale").
+c.CourseDirectory.db_url = (os.environ.get("NBGRADER_DB_URL")
+                            or "sqlite:///" + os.path.join(HERE, "gradebook.db") + "?timeout=60")
 # Where `nbgrader release_assignment` / `collect` exchange files on a shared JupyterHub.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 
@@ -35,3 +42,29 @@ c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows each test cell without its hidden part.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+
+# nbgrader's autograde steps, with Execute replaced by SealedExecute: the hidden tests' verdict is
+# reached in nbgrader's process, out of reach of the learner's code (course_lib/sealed.py).
+c.Autograde.autograde_preprocessors = [SealedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+# Every grading kernel runs in a sandbox (course_lib/sandbox/): as a user of its own, with no
+# network, within the memory, process and CPU limits below, writing only to a scratch folder,
+# and without sight of the hidden paths. It needs root; otherwise the kernel runs with rlimits
+# alone and grade.py reports the flag "not isolated". Keep these lines after the
+# autograde_preprocessors above: sandboxed() wraps the Execute step found there.
+from course_lib.sandbox import sandboxed  # noqa: E402
+
+c.Autograde.autograde_preprocessors = sandboxed(c.Autograde.get("autograde_preprocessors"))
+c.SandboxKernelManager.memory = "2G"  # swap included
+c.SandboxKernelManager.processes = 256  # processes plus threads: torch starts one per core
+c.SandboxKernelManager.cpu_seconds = 600  # per process; grade.py's --time-limit bounds the wall clock
+c.SandboxKernelManager.uid_base = 60000  # each sandbox runs as a user of its own, 60000-64999
+# The whole course (gradebook.db, source/ with the hidden tests, submitted/, autograded/ ...)
+# and the repository's history.
+c.SandboxKernelManager.hidden_paths = [HERE, os.path.join(os.path.dirname(HERE), ".git")]
+# course_lib's reference answers: a notebook can neither import nor read them. The hidden tests
+# never need them in the kernel (course_lib/sealed.py judges answers in nbgrader's process).
+c.SandboxKernelManager.hidden_reference_modules = [
+    f"course_lib.{name}" for name in ("neurons", "activations", "losses", "gradient_descent", "backprop", "mlp",
+                                      "cnn", "overfitting", "recipes", "training", "plotting")]

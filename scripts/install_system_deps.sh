@@ -1,38 +1,57 @@
 #!/usr/bin/env bash
-# System packages the test suite needs beyond Python: Debian's Chromium, which the browser test
-# (tests/test_browser.py) drives through the pip `playwright` package. Idempotent: does nothing
-# when /usr/bin/chromium is already there. Run by `make setup`; safe to run by hand.
+# System packages the test suite needs beyond Python, from Debian's packages:
+#   chromium     the browser that tests/test_browser.py drives through the pip `playwright` package
+#   postgresql   the database server that tests/test_postgres_gradebook.py starts for a gradebook
+# Idempotent: installs only what is missing (/usr/bin/chromium; /usr/lib/postgresql/*/bin/initdb).
+# Run by `make test`; safe to run by hand. `install_system_deps.sh postgresql` installs one part.
 #
-# Without root or apt-get it prints why and exits 0: the browser test then skips with that reason
-# on a workstation, and fails in CI (CI=true), where the browser is required.
+# Without root or apt-get it prints why and exits 0: the tests that need a package then skip with
+# that reason on a workstation, and fail in CI (CI=true), where they are required.
 set -u
 CHROMIUM="${COURSE_CHROMIUM:-/usr/bin/chromium}"  # tests/test_browser.py reads the same variable
+PARTS=("$@")
+[ $# -gt 0 ] || PARTS=(chromium postgresql)
 
-if [ -x "$CHROMIUM" ]; then
+missing=()
+for part in "${PARTS[@]}"; do
+    case "$part" in
+        chromium) [ -x "$CHROMIUM" ] || missing+=(chromium) ;;
+        postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql) ;;
+        *) echo "install_system_deps: unknown part '$part' (chromium, postgresql)" >&2; exit 2 ;;
+    esac
+done
+if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_system_deps: apt-get not found; install Chromium yourself (expected at $CHROMIUM)" \
-         "or the browser test (tests/test_browser.py) is skipped." >&2
+    echo "install_system_deps: apt-get not found; install ${missing[*]} yourself, or the tests" \
+         "that need it (test_browser.py, test_postgres_gradebook.py) are skipped." >&2
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         SUDO="sudo -n"
     else
-        echo "install_system_deps: not root; run 'sudo apt-get install chromium' once," \
-             "or the browser test (tests/test_browser.py) is skipped." >&2
+        echo "install_system_deps: not root; run 'sudo apt-get install ${missing[*]}' once," \
+             "or the tests that need it (test_browser.py, test_postgres_gradebook.py) are skipped." >&2
         exit 0
     fi
 else
     SUDO=""
 fi
-echo "install_system_deps: installing Chromium from Debian's packages (about 25 s, 480 MB)..." >&2
+echo "install_system_deps: installing ${missing[*]} from Debian's packages" \
+     "(Chromium: about 25 s, 480 MB; PostgreSQL: about 65 MB)..." >&2
 export DEBIAN_FRONTEND=noninteractive
-if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium; }; then
-    echo "install_system_deps: apt-get install chromium failed; the browser test is skipped" \
-         "(and fails in CI)." >&2
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    echo "install_system_deps: apt-get install ${missing[*]} failed; the tests that need it are" \
+         "skipped (and fail in CI)." >&2
     exit 0
 fi
-test -x "$CHROMIUM" && echo "install_system_deps: $("$CHROMIUM" --version 2>/dev/null)" >&2
+for part in "${missing[@]}"; do
+    case "$part" in
+        chromium) version=$("$CHROMIUM" --version 2>/dev/null) ;;
+        postgresql) version=$(/usr/lib/postgresql/*/bin/initdb --version 2>/dev/null) ;;
+    esac
+    [ -n "$version" ] && echo "install_system_deps: $version" >&2
+done
 exit 0

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 import course_lib.exercise_checks as ec
 from course_lib import _guard, activations, gradient_descent
-from course_lib.exercise_checks import call, cell_key, expect, expect_raises, expect_shapes, random_tensors
+from course_lib._guard import cell_key
+from course_lib.exercise_checks import call, expect, expect_raises, expect_shapes, random_tensors
 from course_lib.grading import GradingError
 
 

@@ -1,0 +1,144 @@
+"""nbgrader's Execute step with sealed hidden tests (course_lib/sealed.py): the grade of a test
+cell never rests on anything the learner's code could change.
+
+Before the kernel starts, fresh inputs for every graded name are drawn here, in nbgrader's own
+process, and written to a directory the kernel finds through COURSE_SEAL_DIR. After the notebook
+ran, the answers the kernel wrote are read back as plain data and judged here with course_lib's
+reference. A failed or missing answer becomes an error output of its test cell, so nbgrader's
+SaveAutoGrades scores that cell zero and the feedback shows why.
+
+The instructor's summary (exercises/grade.py) gets a flag for what looks like cheating: answers
+that never arrived although the test cell reported no error, answers that are not plain data,
+checks or references the notebook replaced, and suspicious lines in the submitted code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+
+from course_lib.exercise_checks import new_generator
+from course_lib.sealed import CASES_FILE, ENV, NOT_PLAIN, hidden_test_of, verify
+
+# Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
+SUSPICIOUS = re.compile(
+    r"gradebook|autograded|submitted/|source/|hidden|sealed|COURSE_|NBGRADER|/proc/|sys\.modules|"
+    r"builtins|__import__|__torch_function__|allclose|assert_close|setprofile|settrace|ctypes|"
+    r"os\._exit|signal\.|globals\(\)\[|importlib|set_custom_exc|excepthook|showtraceback|course_lib\.(neurons|activations|losses|gradient_descent|"
+    r"backprop|mlp|cnn|overfitting|training|recipes|grading|exercise_checks)")
+
+
+def _test_cells(nb) -> dict[str, object]:
+    """graded name -> its test cell, for the names that have a sealed hidden test."""
+    cells = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") \
+                and "sealed_checks(" in cell.source:
+            cells[meta["grade_id"].removeprefix("test_")] = cell
+    return cells
+
+
+def suspicious_lines(nb) -> list[str]:
+    """Lines of the learner's own cells (everything not locked) that touch the grading machinery."""
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("locked"):
+            continue
+        found += [line.strip() for line in cell.source.splitlines() if SUSPICIOUS.search(line)]
+    return found
+
+
+def _error_output(message: str):
+    return new_output("error", ename="GradingError", evalue=message,
+                      traceback=["Checked by the grader, outside your notebook:", *message.splitlines()])
+
+
+def _has_error(cell) -> bool:
+    return any(out.output_type == "error" for out in cell.get("outputs", []))
+
+
+def _load_answers(path: Path) -> tuple[object, list[str], str | None]:
+    """(answers, objects the notebook replaced, why they could not be read)."""
+    if not path.exists():
+        return None, [], "no answers"
+    try:
+        data = torch.load(path, weights_only=True)  # plain data only: no learner object is rebuilt here
+        return data["answers"], list(data.get("replaced", [])), None
+    except Exception as err:  # noqa: BLE001 - whatever the kernel wrote, it is not what we asked for
+        return None, [], f"answers that are not plain data ({type(err).__name__})"
+
+
+class SealedExecute(Execute):
+    """Execute, then judge the sealed hidden tests in this (the grader's) process."""
+
+    def preprocess(self, nb, resources):
+        cells = _test_cells(nb)
+        grading_dir = os.environ.get("COURSE_GRADING_DIR")
+        own_dir = None
+        if not grading_dir:  # plain `nbgrader autograde`: the kernel still needs a directory to answer in
+            grading_dir = own_dir = tempfile.mkdtemp(prefix="course-grading-")
+            os.environ["COURSE_GRADING_DIR"] = grading_dir
+        seal = Path(tempfile.mkdtemp(prefix="seal-", dir=grading_dir))
+        try:
+            cases = {name: hidden_test_of(name).cases(new_generator()) for name in cells}
+            torch.save(cases, seal / CASES_FILE)
+            # The kernel may run as another, unprivileged user (the sandbox): it reads the cases
+            # and writes its answers here, and nothing else of ours lies in this directory.
+            seal.chmod(0o733)
+            (seal / CASES_FILE).chmod(0o644)
+            os.environ[ENV] = str(seal)
+            try:
+                nb, resources = super().preprocess(nb, resources)
+            finally:
+                os.environ.pop(ENV, None)
+            flags = self._judge(nb, cells, cases, seal)
+        finally:
+            shutil.rmtree(seal, ignore_errors=True)
+            if own_dir:
+                os.environ.pop("COURSE_GRADING_DIR", None)
+                shutil.rmtree(own_dir, ignore_errors=True)
+        lines = suspicious_lines(nb)
+        if lines:
+            flags.append({"kind": "suspicious code", "detail": "; ".join(lines[:5])[:300]})
+        self._report(flags, None if own_dir else grading_dir)
+        return nb, resources
+
+    def _judge(self, nb, cells: dict, cases: dict, seal: Path) -> list[dict]:
+        flags = []
+        for name, cell in cells.items():
+            answers, replaced, unreadable = _load_answers(seal / f"{name}.pt")
+            ran_clean = not _has_error(cell)
+            if replaced:  # no points lost for this alone: the verdict below rests on the answers only
+                flags.append({"kind": "tampering", "detail": f"{name}: the notebook replaced {', '.join(replaced)}"})
+            if unreadable:
+                problem = (f"{name}: the hidden checks sent {unreadable} to the grader, so they count as "
+                           "failed. Was the notebook's code changing how tests run?")
+                if ran_clean or unreadable != "no answers":
+                    flags.append({"kind": "tampering", "detail": f"{name}: {unreadable}"
+                                  + (" although its test cell reported no error" if ran_clean else "")})
+            else:
+                problem = verify(hidden_test_of(name), cases[name], answers)
+                if problem and NOT_PLAIN in problem:
+                    flags.append({"kind": "tampering", "detail": f"{name}: returned an object posing as a tensor"})
+            if problem and ran_clean:
+                cell.outputs.append(_error_output(problem))
+        return flags
+
+    def _report(self, flags: list[dict], grading_dir: str | None) -> None:
+        for flag in flags:
+            self.log.warning("flagged (%s): %s", flag["kind"], flag["detail"])
+        if flags and grading_dir:
+            path = Path(grading_dir) / "flags.json"
+            try:
+                earlier = json.loads(path.read_text()) if path.exists() else []
+            except ValueError:
+                earlier = [{"kind": "tampering", "detail": "flags.json was not valid JSON"}]
+            path.write_text(json.dumps(earlier + flags, indent=1))

@@ -1,0 +1,151 @@
+"""Red team: submissions that try to fool the grader instead of writing the function.
+
+Every cheat below targets `relu` of 02_activations with a wrong relu (it returns z, or a tensor
+that pretends to be right) and tries to get its point anyway: by replacing what the checks use,
+by handing back something that is not a plain answer, by stopping or silencing the tests, or by
+editing them. Graded with the real nbgrader through exercises/grade.py, each must lose relu's
+point, and the instructor's summary must flag the submission with the kind of cheat it is. Every
+other function of the submission is the reference's and keeps its points, except where the cheat
+silenced the hidden checks of every later test too (SILENCES_ALL): answers that never reach the
+grader count as failed.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_nbgrader_pipeline import NBGRADER, NOT_COPIED, PYTHON, cells_by_id, points_of, read, run, submit
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "02_activations"
+WRONG_RELU = "def relu(z):\n    return z  # wrong for every negative z\n"
+
+# student -> (code put in relu's solution cell, kind of flag expected in the summary)
+CHEATS = {
+    "rebinds_assert_close": (
+        "import course_lib.grading, course_lib.exercise_checks\n"
+        "course_lib.grading.assert_close = lambda *args, **kwargs: None\n"
+        "course_lib.exercise_checks.assert_close = lambda *args, **kwargs: None\n" + WRONG_RELU, "tampering"),
+    "rebinds_torch_comparisons": (
+        "import torch\ntorch.allclose = lambda *args, **kwargs: True\ntorch.equal = lambda *args, **kwargs: True\n"
+        "torch.testing.assert_close = lambda *args, **kwargs: None\n" + WRONG_RELU, "tampering"),
+    "patches_tensor_eq": (
+        "import torch\ntorch.Tensor.__eq__ = lambda self, other: torch.ones((), dtype=torch.bool)\n" + WRONG_RELU,
+        "tampering"),
+    "patches_builtins": (
+        "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.all = lambda x: True\n" + WRONG_RELU, "tampering"),
+    "patches_the_reference": (
+        "import course_lib.activations\ncourse_lib.activations.relu = lambda z: z\n" + WRONG_RELU, "suspicious code"),
+    "returns_the_reference": (
+        "from course_lib.activations import relu as reference_relu\n\n"
+        "def relu(z):\n    return reference_relu(z)\n", "suspicious code"),
+    "tensor_subclass_always_equal": (
+        "import torch\n\nclass AlwaysRight(torch.Tensor):\n"
+        "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+        "        if func.__name__ in ('eq', '__eq__', 'allclose', 'isclose', 'equal'):\n"
+        "            return torch.tensor(True)\n"
+        "        return super().__torch_function__(func, types, args, kwargs or {})\n\n"
+        "def relu(z):\n    return z.clone().as_subclass(AlwaysRight)\n", "tampering"),
+    "silences_sealed_checks": (
+        "import course_lib.sealed\ncourse_lib.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "tampering"),
+    "swaps_modules": (
+        "import sys, types\nfake = types.ModuleType('course_lib.sealed')\nfake.sealed_checks = lambda fn: None\n"
+        "sys.modules['course_lib.sealed'] = fake\n"
+        "checks = types.ModuleType('course_lib.exercise_checks')\n"
+        "checks.expect = checks.call = lambda *args, **kwargs: None\n"
+        "sys.modules['course_lib.exercise_checks'] = checks\n" + WRONG_RELU, "tampering"),
+    "swallows_errors": (
+        "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n" + WRONG_RELU,
+        "suspicious code"),
+    "fakes_success_and_exits": (
+        WRONG_RELU + "\nimport os\nprint('All tests passed: 15 / 15')\nos._exit(0)\n", "suspicious code"),
+    "forges_answers": (  # writes answers of its own where the grader reads them, then silences the checks
+        "import os, torch, course_lib.sealed\n"
+        "seal = os.environ.get('COURSE_SEAL_DIR', '.')\n"
+        "torch.save({'answers': [{'value': torch.zeros(1)}] * 50, 'replaced': []}, os.path.join(seal, 'relu.pt'))\n"
+        "course_lib.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "suspicious code"),
+    # These three need the sandbox (course_lib/sandbox/): without it they would work.
+    "reads_the_reference_from_disk": (
+        "import importlib.util, os\n"
+        "folder = os.path.dirname(importlib.util.find_spec('course_lib').origin)\n"
+        "namespace = {}\n"
+        "exec(open(os.path.join(folder, 'activations.py')).read(), namespace)\n\n"
+        "def relu(z):\n    return namespace['relu'](z)\n", "suspicious code"),
+    "copies_a_classmate": (
+        "import json\n"
+        "theirs = json.load(open('COURSE_DIR/submitted/reference/02_activations/02_activations.ipynb'))\n"
+        "exec(next(''.join(c['source']) for c in theirs['cells'] if ''.join(c['source']).startswith('def relu')))\n",
+        "suspicious code"),
+    "writes_the_gradebook": (
+        "import sqlite3\n"
+        "db = sqlite3.connect('COURSE_DIR/gradebook.db')\n"
+        "db.execute('update grade set manual_score = 100, needs_manual_grade = 0')\n"
+        "db.commit()\n" + WRONG_RELU, "suspicious code"),
+}
+# Cheats that switch the sealed checks off for every test after them, not only relu's.
+SILENCES_ALL = {"silences_sealed_checks", "swaps_modules", "forges_answers"}
+EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nbgrader restores it
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    import shutil
+    from test_nbgrader_pipeline import EXERCISES
+    course = tmp_path_factory.mktemp("red_team") / "exercises"
+    shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
+    shutil.rmtree(course / "release")
+    run([*NBGRADER, "generate_assignment", ASSIGNMENT, "--force"], course)
+    submit(course, ASSIGNMENT, "reference", {})
+    for student, (code, _) in CHEATS.items():
+        submit(course, ASSIGNMENT, student, {"relu": code.replace("COURSE_DIR", str(course))})
+    submit(course, ASSIGNMENT, EDITS_TEST, {"relu": WRONG_RELU})
+    path = course / "submitted" / EDITS_TEST / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = read(path)
+    cells_by_id(nb)["test_relu"].source = "pass"
+    import nbformat
+    nbformat.write(nb, path)
+    logs = course / "grading_logs" / "red_team"
+    run([PYTHON, "grade.py", ASSIGNMENT, "--jobs", "2", "--time-limit", "240", "--logs", str(logs)], course)
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        manual = [(g.notebook.submission.student.id, g.name, g.manual_score)
+                  for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades
+                  if g.manual_score is not None]
+    return {"results": {r["student"]: r for r in json.loads((logs / "summary.json").read_text())},
+            "manual_scores": manual}
+
+
+def _expected_score(student: str) -> float:
+    points = points_of(ASSIGNMENT)  # in notebook order
+    tests = list(points)
+    lost = tests[tests.index("test_relu"):] if student in SILENCES_ALL else ["test_relu"]
+    return sum(points.values()) - sum(points[t] for t in lost)
+
+
+def test_the_reference_keeps_every_point_and_is_not_flagged(graded):
+    result = graded["results"]["reference"]
+    assert result["score"] == sum(points_of(ASSIGNMENT).values()), result
+    assert not result.get("flags"), result["flags"]
+
+
+@pytest.mark.parametrize("student", [*CHEATS, EDITS_TEST])
+def test_a_cheat_loses_the_point_it_cheated_for_and_nothing_else(graded, student):
+    result = graded["results"][student]
+    assert result["score"] == _expected_score(student), (student, result)
+
+
+@pytest.mark.parametrize("student", CHEATS)
+def test_the_instructor_summary_flags_the_cheat(graded, student):
+    flags = graded["results"][student].get("flags", [])
+    assert CHEATS[student][1] in {flag["kind"] for flag in flags}, (student, flags)
+
+
+def test_an_edited_test_cell_is_flagged(graded):
+    flags = " ".join(flag["detail"] for flag in graded["results"][EDITS_TEST].get("flags", []))
+    assert "test_relu" in flags, graded["results"][EDITS_TEST]
+
+
+def test_no_submission_wrote_a_grade_into_the_gradebook(graded):
+    assert graded["manual_scores"] == [], "grades nobody gave by hand: " + str(graded["manual_scores"][:5])

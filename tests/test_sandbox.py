@@ -1,0 +1,387 @@
+"""course_lib/sandbox/: the sandbox around a submission's grading kernel.
+
+Each test runs a small Python program in the launcher and reads what it printed (its last line,
+JSON) and the flags the launcher appended to COURSE_GRADING_DIR/flags.json. The isolation tests
+need root, namespaces and cgroups (v1), and are skipped without them; the fallback test runs the
+launcher as an unprivileged user. The last test grades a hostile submission with the real nbgrader
+(slow: about 30 s).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pwd
+import py_compile
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib import sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER = [sys.executable, "-I", "-m", "course_lib.sandbox"]
+
+
+def _can_isolate() -> bool:
+    if os.geteuid() != 0 or not Path("/sys/fs/cgroup/memory").is_dir() or not Path("/sys/fs/cgroup/pids").is_dir():
+        return False
+    probe = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+needs_isolation = pytest.mark.skipif(not _can_isolate(), reason="needs root, namespaces and cgroup v1")
+
+
+def launch(tmp_path: Path, code: str, *options: str, timeout: float = 60):
+    """Run `python -c code` in the launcher: (completed process, its JSON result or None, flags)."""
+    scratch, grading = tmp_path / "scratch", tmp_path / "grading"
+    scratch.mkdir(exist_ok=True)
+    grading.mkdir(exist_ok=True)
+    env = {**os.environ, "COURSE_GRADING_DIR": str(grading)}
+    done = subprocess.run([*LAUNCHER, "--scratch", str(scratch), *options, "--", sys.executable, "-c", code],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
+    flags_file = grading / "flags.json"
+    flags = json.loads(flags_file.read_text()) if flags_file.exists() else []
+    return done, result, flags
+
+
+def kinds(flags: list[dict]) -> list[str]:
+    return [f["kind"] for f in flags]
+
+
+def processes_of(uid: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def assert_cgroups_removed(uid: int) -> None:
+    for controller in ("memory", "pids"):
+        group = Path(sandbox._own_cgroup(controller)) / "course-sandbox" / str(uid)
+        assert not group.exists(), f"{group} left behind"
+
+
+FLOOD = """
+import json, os, time
+started = refused = 0
+for _ in range(3000):
+    try:
+        pid = os.fork()
+    except OSError:
+        refused += 1
+        continue
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    started += 1
+print(json.dumps({"started": started, "refused": refused, "uid": os.getuid()}))
+"""
+
+
+@needs_isolation
+def test_a_process_flood_stops_at_the_process_limit(tmp_path):
+    done, result, flags = launch(tmp_path, FLOOD, "--processes", "64")
+    assert done.returncode == 0, done.stderr  # the program ended by itself, sleeping children and all
+    assert result["started"] < 64 and result["refused"] > 2900, result
+    assert kinds(flags) == ["processes"], flags
+    assert "course_lib.sandbox: processes limit reached: " in done.stderr
+    assert not processes_of(result["uid"]), "processes of the sandbox outlived it"
+    assert_cgroups_removed(result["uid"])
+
+
+MEMORY_BOMB = """
+import json, os
+print(json.dumps({"uid": os.getuid()}), flush=True)
+chunks = []
+for step in range(30):  # 3 GiB in 100 MiB steps
+    chunks.append(b"x" * (100 * 1024 * 1024))
+print(json.dumps({"survived": len(chunks)}))
+"""
+
+
+@needs_isolation
+def test_a_memory_bomb_is_killed_at_the_memory_limit(tmp_path):
+    done, result, flags = launch(tmp_path, MEMORY_BOMB, "--memory", "1G")
+    assert done.returncode == 128 + 9, (done.returncode, done.stdout, done.stderr)
+    assert "survived" not in done.stdout
+    assert kinds(flags) == ["memory"], flags
+    assert "1 GiB" in flags[0]["detail"]
+    assert_cgroups_removed(result["uid"])
+
+
+@needs_isolation
+def test_an_endless_loop_is_stopped_at_the_cpu_limit(tmp_path):
+    done, _, flags = launch(tmp_path, "while True:\n    pass", "--cpu", "1")
+    assert done.returncode == 128 + 24, (done.returncode, done.stderr)  # SIGXCPU
+    assert kinds(flags) == ["cpu"], flags
+
+
+NETWORK = """
+import json, socket, sys
+outcome = {}
+for name, address in [("host", ("127.0.0.1", int(sys.argv[1]))), ("internet", ("1.1.1.1", 53))]:
+    try:
+        socket.create_connection(address, timeout=3).close()
+        outcome[name] = "connected"
+    except OSError as err:
+        outcome[name] = type(err).__name__
+print(json.dumps(outcome))
+"""
+
+
+@needs_isolation
+def test_no_network_not_even_the_hosts_localhost(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()  # reachable from outside
+        code = NETWORK.replace("int(sys.argv[1])", str(port))
+        done, result, flags = launch(tmp_path, code)
+    assert result == {"host": "OSError", "internet": "OSError"}, (result, done.stderr)
+    assert flags == []
+
+
+FILES = """
+import json, os, pwd
+course, secret, public = {course!r}, {secret!r}, {public!r}
+outcome = {{}}
+
+def attempt(name, action):
+    try:
+        outcome[name] = action()
+    except OSError as err:
+        outcome[name] = type(err).__name__
+
+def write(path):
+    with open(path, "a") as f:
+        f.write("learner was here")
+    return "written"
+
+attempt("write scratch", lambda: write("notes.txt"))
+attempt("write /tmp", lambda: write("/tmp/probe"))
+attempt("write /dev/shm", lambda: write("/dev/shm/probe"))
+attempt("write repository", lambda: write({repo_probe!r}))
+attempt("write root's home", lambda: write(os.path.join(pwd.getpwuid(0).pw_dir, "probe")))
+attempt("write course", lambda: write(os.path.join(course, "probe")))
+attempt("write gradebook", lambda: write(os.path.join(course, "gradebook.db")))
+attempt("read gradebook", lambda: open(os.path.join(course, "gradebook.db")).read())
+attempt("list students", lambda: os.listdir(os.path.join(course, "submitted")))
+attempt("read other student", lambda: open(os.path.join(course, "submitted", "bob", "01_neurons.ipynb")).read())
+attempt("read hidden file", lambda: open(secret).read())
+attempt("read public file", lambda: open(public).read())
+attempt("list course", lambda: os.listdir(course))
+attempt("home", lambda: os.environ["HOME"] == os.getcwd())
+print(json.dumps(outcome))
+"""
+
+
+@pytest.fixture
+def open_dir():
+    """A folder every user can read, outside /tmp (which the sandbox hides whole): what the
+    sandbox hides there is hidden by --hide alone."""
+    parent = ROOT / ".pytest_cache"
+    parent.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="sandbox-", dir=parent))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@needs_isolation
+def test_the_only_writable_place_is_scratch_and_hidden_paths_cannot_be_read(tmp_path, open_dir):
+    course = open_dir / "course"
+    (course / "submitted" / "bob").mkdir(parents=True)
+    (course / "gradebook.db").write_text("GRADES")
+    (course / "submitted" / "bob" / "01_neurons.ipynb").write_text("BOB'S ANSWERS")
+    (open_dir / "answers.py").write_text("ANSWERS")
+    (open_dir / "public.py").write_text("PUBLIC")
+    repo_probe = ROOT / "sandbox_probe.txt"
+    code = FILES.format(course=str(course), secret=str(open_dir / "answers.py"), public=str(open_dir / "public.py"),
+                        repo_probe=str(repo_probe))
+    done, result, flags = launch(tmp_path, code, f"--hide={course}", f"--hide={open_dir / 'answers.py'}")
+    assert result is not None, done.stderr
+    assert result.pop("read public file") == "PUBLIC"  # what is not hidden stays readable
+    assert result.pop("write scratch") == "written"
+    assert result.pop("home") is True
+    assert result.pop("read hidden file") == ""  # a hidden file reads as /dev/null
+    assert result.pop("list course") == []  # a hidden folder is an empty tmpfs
+    refused = {"OSError", "PermissionError", "FileNotFoundError"}
+    assert all(value in refused for value in result.values()), result
+    assert (tmp_path / "scratch" / "notes.txt").read_text() == "learner was here"
+    assert (course / "gradebook.db").read_text() == "GRADES"
+    assert not repo_probe.exists() and not (course / "probe").exists()
+    assert not Path(pwd.getpwuid(0).pw_dir, "probe").exists()
+    assert flags == []
+
+
+REFERENCE = """
+import importlib, json, sys
+import course_lib.grading  # the grading helpers stay importable
+try:
+    importlib.import_module("course_lib.neurons")
+    imported = "imported"
+except ImportError as err:
+    imported = type(err).__name__
+print(json.dumps({"import": imported, "files": [open(path, "rb").read().decode() for path in sys.argv[1:]]}))
+"""
+
+
+@needs_isolation
+def test_hidden_reference_modules_cannot_be_imported_or_read(tmp_path):
+    source = str(ROOT / "course_lib" / "neurons.py")
+    compiled = importlib.util.cache_from_source(source)
+    made = not os.path.exists(compiled)
+    py_compile.compile(source, cfile=compiled)  # a compiled copy holds the answers too
+    try:
+        files = sandbox.reference_files(["course_lib.neurons", "course_lib.not_written_yet"])
+        assert sorted(files) == [compiled, source]
+        code = REFERENCE.replace("sys.argv[1:]", repr(files))
+        done, result, _ = launch(tmp_path, code, *(f"--hide={f}" for f in files))
+    finally:
+        if made:
+            os.unlink(compiled)
+    assert result == {"import": "ModuleNotFoundError", "files": ["", ""]}, (result, done.stderr)
+
+
+GRADING_DIR = """
+import json, os
+state = os.environ["COURSE_GRADING_DIR"]
+outcome = {"entries": sorted(os.listdir(state))}
+with open(os.path.join(state, "running.json"), "w") as f:
+    f.write('{"cell": "abc"}')
+outcome["poisoned"] = open(os.path.join(state, "poisoned.json")).read()
+try:
+    open(os.path.join(state, "poisoned.json"), "w")
+except OSError as err:
+    outcome["write poisoned"] = type(err).__name__
+with open(os.path.join(state, "seal", "answer.pt"), "w") as f:
+    f.write("answer")
+print(json.dumps(outcome))
+"""
+
+
+@needs_isolation
+def test_the_grading_directory_is_shared_except_flags(tmp_path):
+    grading = tmp_path / "grading"
+    (grading / "seal").mkdir(parents=True)
+    (grading / "seal").chmod(0o733)  # as exercises/sealed_execute.py makes it
+    (grading / "poisoned.json").write_text('{"calls": {}}')
+    (grading / "flags.json").write_text('[{"kind": "earlier", "detail": "kept"}]')
+    done, result, flags = launch(tmp_path, GRADING_DIR, "--cpu", "1")
+    assert result == {"entries": ["poisoned.json", "running.json", "seal"], "poisoned": '{"calls": {}}',
+                      "write poisoned": "PermissionError"}, (result, done.stderr)
+    assert (grading / "running.json").read_text() == '{"cell": "abc"}'
+    assert (grading / "seal" / "answer.pt").read_text() == "answer"
+    assert flags == [{"kind": "earlier", "detail": "kept"}]
+
+
+@needs_isolation
+def test_without_root_it_runs_with_rlimits_only_and_says_so(tmp_path):
+    """The launcher run by a user other than root: no isolation, a warning, the flag "not isolated",
+    and the CPU limit still holds. That user is the sandbox's own (a launcher in the sandbox): this
+    machine's Python may live where other users cannot run it (pyenv's, in /root)."""
+    inner = ["env", f"COURSE_GRADING_DIR={tmp_path / 'scratch'}", *LAUNCHER, "--cpu", "1",
+             f"--scratch={tmp_path / 'scratch'}", "--", sys.executable, "-c", "while True:\n    pass"]
+    (tmp_path / "scratch").mkdir()
+    done = subprocess.run([*LAUNCHER, "--scratch", str(tmp_path / "scratch"), "--", *inner],
+                          capture_output=True, text=True, timeout=60)
+    assert "WARNING: not isolated (not root (uid 6" in done.stderr, done.stderr
+    assert done.stderr.count("WARNING") == 1
+    assert done.returncode == 128 + 24, done.stderr  # SIGXCPU
+    flags = json.loads((tmp_path / "scratch" / "flags.json").read_text())
+    assert kinds(flags) == ["not isolated", "cpu"], flags
+
+
+def test_sizes_are_read_like_memory_limits():
+    assert sandbox.parse_size("2G") == 2 * 1024**3
+    assert sandbox.parse_size("256M") == 256 * 1024**2
+    assert sandbox.parse_size("1.5GiB") == 3 * 1024**3 // 2
+    assert sandbox.parse_size("4096") == 4096
+    with pytest.raises(ValueError, match="not a size"):
+        sandbox.parse_size("lots")
+
+
+# --- end to end, with the real nbgrader ----------------------------------------------------------
+
+NBGRADER = [sys.executable, "-c", "import sys; sys.modules.setdefault('rfc3987_syntax', None); "
+            "sys.argv[0] = 'nbgrader'; from nbgrader.apps.nbgraderapp import main; sys.exit(main())"]
+ATTACK = """import json, os
+attempts = {{}}
+for name, path, mode in [("relative gradebook", "../../../gradebook.db", "r+b"),
+                         ("absolute gradebook", {gradebook!r}, "r+b"),
+                         ("source notebook", {source!r}, "rb"),
+                         ("relative source", "../../../source/01_neurons/01_neurons.ipynb", "rb")]:
+    try:
+        with open(path, mode) as f:
+            if "+" in mode:
+                f.write(b"not a database any more" * 100)
+            attempts[name] = "done: " + f.name
+    except OSError as err:
+        attempts[name] = type(err).__name__
+print("ATTEMPTS " + json.dumps(attempts))
+
+"""
+
+
+@needs_isolation
+@pytest.mark.slow
+def test_nbgrader_grades_a_hostile_submission_in_the_sandbox(tmp_path):
+    """Its code cannot touch the gradebook or read the source; the reference still gets full marks."""
+    course = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", course, ignore=shutil.ignore_patterns(
+        "gradebook.db*", "submitted", "autograded", "feedback", "grading_logs", "release", "__pycache__", "*.csv"))
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env.pop("COURSE_GRADING_DIR", None)
+
+    def nbgrader(*args):
+        done = subprocess.run([*NBGRADER, *args], cwd=course, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    nbgrader("generate_assignment", "01_neurons", "--force")
+    source = nbformat.read(course / "source" / "01_neurons" / "01_neurons.ipynb", as_version=4)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    attack = ATTACK.format(gradebook=str(course / "gradebook.db"),
+                           source=str(course / "source" / "01_neurons" / "01_neurons.ipynb"))
+    for student in ("reference", "intruder"):
+        nb = nbformat.read(course / "release" / "01_neurons" / "01_neurons.ipynb", as_version=4)
+        for cell in nb.cells:
+            key = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if key in solutions:
+                cell.source = (attack if student == "intruder" and key == "linear" else "") + solutions[key]
+        (course / "submitted" / student / "01_neurons").mkdir(parents=True)
+        nbformat.write(nb, course / "submitted" / student / "01_neurons" / "01_neurons.ipynb")
+
+    log = nbgrader("autograde", "01_neurons")
+    assert "not isolated" not in log, log
+
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in ("reference", "intruder"):  # the intruder's answers are right too
+            grades = [g for n in gb.find_submission("01_neurons", student).notebooks for g in n.grades
+                      if not g.needs_manual_grade]
+            lost = {g.name: (g.score, g.max_score) for g in grades if g.score != g.max_score}
+            assert grades and not lost, f"{student} lost points: {lost}"
+
+    graded = nbformat.read(course / "autograded" / "intruder" / "01_neurons" / "01_neurons.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "ATTEMPTS " in printed, printed
+    attempts = json.loads(printed.split("ATTEMPTS ", 1)[1].splitlines()[0])
+    assert set(attempts.values()) <= {"FileNotFoundError", "PermissionError", "OSError"}, attempts
