@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_neurons.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Debian's Chromium for the browser test; does nothing when it is there or when apt-get cannot run.
+# Debian's Chromium (browser test) and PostgreSQL (gradebook test); nothing to do when they are there.
 system-deps:
 	bash scripts/install_system_deps.sh
 

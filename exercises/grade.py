@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import nbgrader.apps.nbgraderapp  # noqa: F401 - for the forked nbgrader runs (FORKSERVER)
 import psutil
 from nbgrader.api import Gradebook, MissingEntry
-import nbgrader.apps.nbgraderapp  # noqa: F401 - for the forked nbgrader runs (FORKSERVER)
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
@@ -65,7 +65,7 @@ NBGRADER = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); sys.arg
 
 # run_nbgrader forks each run from a server process that has imported this file, and so nbgrader,
 # once: starting Python and importing nbgrader for every student cost about 1 s of CPU per student
-# (benchmarks/bench_grade_class.py). main() tells it to import this file.
+# (benchmarks/bench_grade_class.py). main() tells it what to import.
 FORKSERVER = multiprocessing.get_context("forkserver")
 # What a forked run does before its command's code: a session of its own (Ctrl-C in the terminal
 # reaches grade.py alone, which ends every run in flight), its folder, environment and output file.

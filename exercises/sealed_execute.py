@@ -29,7 +29,7 @@ from course_lib.sealed import CASES_FILE, ENV, NOT_PLAIN, hidden_test_of, verify
 
 # Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
 SUSPICIOUS = re.compile(
-    r"gradebook|autograded|submitted/|source/|hidden|sealed|COURSE_|NBGRADER|/proc/|sys\.modules|"
+    r"gradebook|autograded|submitted/|source/|hidden_tests|sealed|COURSE_|NBGRADER|/proc/|sys\.modules|"
     r"builtins|__import__|__torch_function__|allclose|assert_close|setprofile|settrace|ctypes|"
     r"os\._exit|signal\.|globals\(\)\[|importlib|set_custom_exc|excepthook|showtraceback|course_lib\.(neurons|activations|losses|gradient_descent|"
     r"backprop|mlp|cnn|overfitting|training|recipes|grading|exercise_checks)")
