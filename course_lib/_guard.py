@@ -3,23 +3,16 @@
 `guarded` runs it with a time limit (SIGALRM), a record of the torch functions it calls
 (a TorchFunctionMode sees torch.x, F.x and Tensor.x alike) and of the Python functions it enters
 (a profile hook), its stdout, stderr and warnings kept out of the cell while grading, and a copy
-of its tensor inputs to catch in-place changes.
-
-While exercises/grade.py grades, COURSE_GRADING_DIR holds two files shared with the kernel:
-`running.json`, kept current with the cell and graded function running, and `poisoned.json`, the
-functions and cells that killed or hung an earlier attempt; `guarded` fails those at once, and
-this module, loaded as an IPython extension (exercises/nbgrader_config.py), replaces poisoned
-cells with a `raise`.
+of its tensor inputs to catch in-place changes. A function that killed or hung the kernel in an
+earlier grading run (course_lib/_grading_state.py) fails at once.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib
 import inspect
 import io
-import json
 import os
 import signal
 import sys
@@ -31,11 +24,11 @@ from collections.abc import Callable
 import torch
 from torch.overrides import TorchFunctionMode
 
+from course_lib._grading_state import Marker
 from course_lib.grading import GradingError, describe
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
 TIME_LIMIT = float(os.environ.get("COURSE_CALL_TIME_LIMIT") or (5 if GRADING else 60))
-STATE_DIR = os.environ.get("COURSE_GRADING_DIR")
 timed_out: set[str] = set()  # names that ran out of time in this kernel: later calls fail at once
 
 
@@ -120,32 +113,6 @@ def _python_watch(python: dict, used: list) -> Callable:
             elif files and code.co_filename.startswith(files):
                 used.append(next(python[f] for f in files if code.co_filename.startswith(f)))
     return profile
-
-
-class Marker:
-    """running.json: which cell and graded function run now (nothing without COURSE_GRADING_DIR)."""
-
-    cell: str | None = None
-
-    @classmethod
-    def write(cls, call: str | None = None, event: str = "running") -> None:
-        if STATE_DIR:
-            with open(os.path.join(STATE_DIR, "running.json"), "w") as f:
-                json.dump({"cell": cls.cell, "call": call, "event": event}, f)
-
-    @staticmethod
-    def poisoned() -> dict:
-        try:
-            with open(os.path.join(STATE_DIR, "poisoned.json")) as f:
-                return json.load(f)
-        except (OSError, TypeError, ValueError):
-            return {}
-
-
-def cell_key(source: str) -> str:
-    """Short fingerprint of a cell's source, with its first line so a person can find it."""
-    source = source.strip()
-    return hashlib.sha1(source.encode()).hexdigest()[:12] + " " + source.split("\n")[0][:60]
 
 
 class _TimeUp(BaseException):
@@ -248,37 +215,3 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
             raise fail(name, inputs, f"changed its input {key} in place: leave inputs as they are",
                        "compute a new tensor: `w = w - lr * grad`, not `w -= lr * grad` or w.sub_()")
     return result
-
-
-def skip_poisoned_cells(lines: list[str]) -> list[str]:
-    """IPython input transformer: a poisoned cell becomes a `raise` saying why it was skipped."""
-    reason = Marker.poisoned().get("cells", {}).get(cell_key("".join(lines)))
-    if reason is None:
-        return lines
-    return [f"raise RuntimeError({f'This cell was skipped by the grader: {reason}.'!r})\n"]
-
-
-def _explain_name_error(shell, etype, value, tb, tb_offset=None):
-    """In a test cell, an undefined name is a function whose own cell failed: say so."""
-    value = NameError(f"{value}: the cell that defines it raised an error or was skipped, so the "
-                      "tests that use it fail")
-    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
-
-
-def load_ipython_extension(ipython) -> None:
-    """In the grading kernel: explain NameErrors; with grade.py, keep running.json and skip poisoned cells."""
-    ipython.set_custom_exc((NameError,), _explain_name_error)
-    if not STATE_DIR:
-        return
-
-    def before(info):
-        Marker.cell = cell_key(info.raw_cell)
-        Marker.write()
-
-    def after(result):
-        Marker.cell = None
-        Marker.write()
-
-    ipython.events.register("pre_run_cell", before)
-    ipython.events.register("post_run_cell", after)
-    ipython.input_transformers_cleanup.insert(0, skip_poisoned_cells)

@@ -15,7 +15,8 @@ Every call of learner code goes through `call`, which
 - when grading, keeps the function's prints, warnings and stderr out of the cell, since nbgrader
   scores a test cell that writes to stderr zero.
 Failures raise course_lib.grading.GradingError with one block of text a learner can act on.
-How: course_lib/_guard.py, which is also the grading kernel's IPython extension.
+How: course_lib/_guard.py; course_lib/_grading_state.py keeps exercises/grade.py informed of
+what runs and is the grading kernel's IPython extension.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib import _guard
+from course_lib import _grading_state, _guard
 from course_lib.grading import assert_close, call_safely, check_raises, describe
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "expect",
     "expect_raises",
     "expect_shapes",
+    "forbidden_for",
     "new_generator",
     "random_tensors",
 ]
@@ -108,7 +110,7 @@ def load_ipython_extension(ipython) -> None:
     """The grading kernel's extension (exercises/nbgrader_config.py): guards, and a note of the
     objects the sealed hidden tests rely on, taken before any of the notebook's code runs."""
     from course_lib import sealed
-    _guard.load_ipython_extension(ipython)
+    _grading_state.load_ipython_extension(ipython)
     sealed.note_pristine()
 
 
@@ -123,14 +125,20 @@ def _inputs(fn: Callable, args: tuple, kwargs: dict) -> dict:
         return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
 
 
-def _guarded(run: Callable[[], object], fn: Callable, args: tuple, kwargs: dict):
-    __tracebackhide__ = True
-    name = _name_of(fn)
+def forbidden_for(name: str) -> tuple[str, ...]:
+    """FORBIDDEN[name] and course_lib's own `name`: what the kernel's guard and the grader's static
+    check (course_lib/static_twins.py) both refuse."""
     forbidden = FORBIDDEN.get(name, ())
     if name in GRADED_TOPIC:
         forbidden += (f"course_lib.{GRADED_TOPIC[name]}.{name}",)
+    return forbidden
+
+
+def _guarded(run: Callable[[], object], fn: Callable, args: tuple, kwargs: dict):
+    __tracebackhide__ = True
+    name = _name_of(fn)
     limit = max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0))
-    return _guard.guarded(run, name, _inputs(fn, args, kwargs), forbidden, limit)
+    return _guard.guarded(run, name, _inputs(fn, args, kwargs), forbidden_for(name), limit)
 
 
 def call(fn: Callable, *args, **kwargs):

@@ -7,9 +7,14 @@ ran, the answers the kernel wrote are read back as plain data and judged here wi
 reference. A failed or missing answer becomes an error output of its test cell, so nbgrader's
 SaveAutoGrades scores that cell zero and the feedback shows why.
 
+The kernel's check that a function does not call its PyTorch twin can be switched off by the
+notebook, so the grader also reads the notebook's code (course_lib/static_twins.py): a graded
+function that calls its twin fails its hidden test here, whatever answers arrived.
+
 The instructor's summary (exercises/grade.py) gets a flag for what looks like cheating: answers
 that never arrived although the test cell reported no error, answers that are not plain data,
-checks or references the notebook replaced, and suspicious lines in the submitted code.
+checks or references the notebook replaced, a twin called although the answers passed, and
+suspicious lines in the submitted code.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from nbgrader.preprocessors import Execute
 
 from course_lib.exercise_checks import new_generator
 from course_lib.sealed import CASES_FILE, ENV, NOT_PLAIN, hidden_test_of, verify
+from course_lib.static_twins import Bindings, twin_call
 
 # Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
 SUSPICIOUS = re.compile(
@@ -44,6 +50,21 @@ def _test_cells(nb) -> dict[str, object]:
                 and "sealed_checks(" in cell.source:
             cells[meta["grade_id"].removeprefix("test_")] = cell
     return cells
+
+
+def read_code(nb, cells: dict) -> dict[str, tuple[bool, str | None]]:
+    """graded name -> (the notebook's code defines it, why it calls its twin or None), read as the
+    code stands when the name's test cell runs."""
+    tested = {id(cell): name for name, cell in cells.items()}
+    bindings, found = Bindings(), {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if id(cell) in tested:
+            name = tested[id(cell)]
+            found[name] = (bindings.defines(name), twin_call(bindings, name))
+        bindings.run(cell.source)
+    return found
 
 
 def suspicious_lines(nb) -> list[str]:
@@ -81,6 +102,7 @@ class SealedExecute(Execute):
 
     def preprocess(self, nb, resources):
         cells = _test_cells(nb)
+        code = read_code(nb, cells)  # before the kernel runs: its sources are the learner's as submitted
         grading_dir = os.environ.get("COURSE_GRADING_DIR")
         own_dir = None
         if not grading_dir:  # plain `nbgrader autograde`: the kernel still needs a directory to answer in
@@ -99,7 +121,7 @@ class SealedExecute(Execute):
                 nb, resources = super().preprocess(nb, resources)
             finally:
                 os.environ.pop(ENV, None)
-            flags = self._judge(nb, cells, cases, seal)
+            flags = self._judge(nb, cells, cases, seal, code)
         finally:
             shutil.rmtree(seal, ignore_errors=True)
             if own_dir:
@@ -111,7 +133,7 @@ class SealedExecute(Execute):
         self._report(flags, None if own_dir else grading_dir)
         return nb, resources
 
-    def _judge(self, nb, cells: dict, cases: dict, seal: Path) -> list[dict]:
+    def _judge(self, nb, cells: dict, cases: dict, seal: Path, code: dict) -> list[dict]:
         flags = []
         for name, cell in cells.items():
             answers, replaced, unreadable = _load_answers(seal / f"{name}.pt")
@@ -128,6 +150,15 @@ class SealedExecute(Execute):
                 problem = verify(hidden_test_of(name), cases[name], answers)
                 if problem and NOT_PLAIN in problem:
                     flags.append({"kind": "tampering", "detail": f"{name}: returned an object posing as a tensor"})
+            defined, twin = code.get(name, (True, None))
+            if ran_clean and not problem:  # the answers passed: so the kernel missed what the code shows
+                if twin:
+                    flags.append({"kind": "calls its twin", "detail": f"{twin}; its answers passed the "
+                                  "kernel's check all the same"})
+                elif not defined:
+                    flags.append({"kind": "suspicious code", "detail": f"{name} passed, but no definition "
+                                  "of it can be read from the notebook's code (exec? a module it wrote?)"})
+            problem = twin or problem
             if problem and ran_clean:
                 cell.outputs.append(_error_output(problem))
         return flags

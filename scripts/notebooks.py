@@ -47,6 +47,18 @@ def sync(path: Path) -> bool:
     return changed
 
 
+def errors(nb) -> list[str]:
+    """The error outputs and the tracebacks printed to stderr in a run notebook, one line each."""
+    code, found = [c for c in nb.cells if c.cell_type == "code"], []
+    for i, c in enumerate(code):
+        for out in c.get("outputs", []):
+            if out.output_type == "error":
+                found.append(f"code cell {i + 1} holds an error output: {out.ename}: {out.evalue}")
+            elif out.output_type == "stream" and out.name == "stderr" and "Traceback" in out.text:
+                found.append(f"code cell {i + 1} printed a traceback to stderr")
+    return found
+
+
 def problems(path: Path) -> list[str]:
     """Why a committed notebook does not read as one clean top-to-bottom run (empty if it does)."""
     nb = nbformat.read(path, as_version=4)
@@ -55,13 +67,7 @@ def problems(path: Path) -> list[str]:
     counts = [c.execution_count for c in code]
     if counts != list(range(1, len(code) + 1)):
         found.append(f"execution counts are {counts}, not 1..{len(code)}: re-run it top to bottom")
-    for i, c in enumerate(code):
-        for out in c.get("outputs", []):
-            if out.output_type == "error":
-                found.append(f"code cell {i + 1} holds an error output: {out.ename}: {out.evalue}")
-            if out.output_type == "stream" and out.name == "stderr" and "Traceback" in out.text:
-                found.append(f"code cell {i + 1} printed a traceback to stderr")
-    return found
+    return found + errors(nb)
 
 
 def execute(path: Path, timeout: int = 300) -> float:

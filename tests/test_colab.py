@@ -46,6 +46,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_config import LESSONS, SETUP_CELL, colab_badge, colab_url  # noqa: E402
+from notebooks import errors  # noqa: E402
 
 LESSON_PATHS = [ROOT / "notebooks" / f"{n}.ipynb" for n in LESSONS if (ROOT / "notebooks" / f"{n}.ipynb").exists()]
 EXERCISE_NOTEBOOKS = sorted(p for sub in ("source", "release") for p in (ROOT / "exercises" / sub).glob("*/*.ipynb")
@@ -178,17 +179,6 @@ class ColabEnv:
         return nb
 
 
-def _errors(nb) -> list[str]:
-    found = []
-    for i, c in enumerate(nb.cells):
-        for o in c.get("outputs", []):
-            if o.output_type == "error":
-                found.append(f"cell {i}: {o.ename}: {o.evalue}")
-            elif o.output_type == "stream" and o.name == "stderr" and "Traceback" in o.text:
-                found.append(f"cell {i}: traceback on stderr")
-    return found
-
-
 def _output_text(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
 
@@ -220,7 +210,7 @@ def colab_env(tmp_path_factory):
     first = nbformat.read(LESSON_PATHS[0], as_version=4)
     setup = next(c for c in first.cells if c.cell_type == "code")
     nb = env.run([setup, nbformat.v4.new_code_cell(PROBE)], "install")
-    assert not _errors(nb), "the setup cell failed to install course_lib:\n" + "\n".join(_errors(nb))
+    assert not errors(nb), "the setup cell failed to install course_lib:\n" + "\n".join(errors(nb))
     course_file, torch_file, colab_seen = _output_text(nb.cells[1]).split()[-3:]
     assert Path(course_file).is_relative_to(env.site), f"course_lib imported from {course_file}, not the Colab venv"
     assert not Path(torch_file).is_relative_to(env.venv), "pip reinstalled torch into the Colab venv"
@@ -256,7 +246,7 @@ def test_lesson_runs_on_colab(colab_env, lesson):
             c.outputs, c.execution_count = [], None
     start = time.perf_counter()
     ran = colab_env.run(cells, lesson)
-    errors = _errors(ran)
-    assert not errors, f"{lesson} on Colab ({'whole lesson' if full else 'first section'}):\n" + "\n".join(errors)
+    found = errors(ran)
+    assert not found, f"{lesson} on Colab ({'whole lesson' if full else 'first section'}):\n" + "\n".join(found)
     print(f"{lesson}: {'whole lesson' if full else 'first section'} ({sum(c.cell_type == 'code' for c in cells)} "
           f"code cells) ran on the Colab imitation in {time.perf_counter() - start:.1f} s")

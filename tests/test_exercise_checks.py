@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 import course_lib.exercise_checks as ec
-from course_lib import _guard, activations, gradient_descent
-from course_lib._guard import cell_key
+from course_lib import _grading_state, _guard, activations, gradient_descent
+from course_lib._grading_state import cell_key
 from course_lib.exercise_checks import call, expect, expect_raises, expect_shapes, random_tensors
 from course_lib.grading import GradingError
 
@@ -130,7 +130,7 @@ def test_when_grading_warnings_and_stderr_of_learner_code_stay_out_of_the_cell(m
 
 def test_a_poisoned_function_fails_at_once_with_the_reason(monkeypatch, tmp_path):
     (tmp_path / "poisoned.json").write_text(json.dumps({"calls": {"relu": "it killed the kernel"}}))
-    monkeypatch.setattr(_guard, "STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(_grading_state, "STATE_DIR", str(tmp_path))
 
     def relu(z):
         raise AssertionError("must not run")
@@ -140,7 +140,7 @@ def test_a_poisoned_function_fails_at_once_with_the_reason(monkeypatch, tmp_path
 
 
 def test_the_marker_names_the_function_running_and_is_cleared_after(monkeypatch, tmp_path):
-    monkeypatch.setattr(_guard, "STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(_grading_state, "STATE_DIR", str(tmp_path))
     seen = {}
 
     def step(z):
@@ -155,10 +155,10 @@ def test_the_marker_names_the_function_running_and_is_cleared_after(monkeypatch,
 def test_a_poisoned_cell_is_replaced_by_a_raise_that_says_why(monkeypatch, tmp_path):
     source = "import os\nos._exit(1)\n"
     (tmp_path / "poisoned.json").write_text(json.dumps({"cells": {cell_key(source): "it killed the kernel"}}))
-    monkeypatch.setattr(_guard, "STATE_DIR", str(tmp_path))
-    replaced = _guard.skip_poisoned_cells(source.splitlines(keepends=True))
+    monkeypatch.setattr(_grading_state, "STATE_DIR", str(tmp_path))
+    replaced = _grading_state.skip_poisoned_cells(source.splitlines(keepends=True))
     assert replaced == ["raise RuntimeError('This cell was skipped by the grader: it killed the kernel.')\n"]
-    assert _guard.skip_poisoned_cells(["x = 1\n"]) == ["x = 1\n"]
+    assert _grading_state.skip_poisoned_cells(["x = 1\n"]) == ["x = 1\n"]
 
 
 def test_an_unfinished_stub_reads_not_implemented_yet():

@@ -24,6 +24,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import nbformat
 import psutil
 import pytest
 
+from course_lib.sandbox import zygote
 from test_nbgrader_pipeline import (ENV, EXERCISES, NBGRADER, NOT_COPIED, PARTIAL, PYTHON, cells_by_id, points_of,
                                     read, run, submit)
 
@@ -115,6 +117,21 @@ def test_a_kernel_that_did_not_start_is_not_the_submissions_fault(grade):
     assert grade.outcome_of(1, text, 300) == (
         "no kernel", "zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:43489')")
     assert grade.outcome_of(1, "[AutogradeApp | ERROR] Kernel died while waiting for execute reply.", 300)[0] == "died"
+
+
+def test_kernels_start_warm_from_the_zygote_and_without_the_graders_secrets(grade, tmp_path, monkeypatch):
+    """What the launcher runs while grade.py's zygote is up starts with torch already imported,
+    and sees neither the zygote's socket nor the gradebook's URL; afterwards the zygote is gone."""
+    monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://grader:secret@db/course")
+    code = "import json, os, sys; print(json.dumps(['torch' in sys.modules, sorted(os.environ)]))"
+    with grade.warm_launcher():
+        socket = os.environ[zygote.ENV]
+        done = subprocess.run([sys.executable, "-I", "-m", "course_lib.sandbox", "--scratch", str(tmp_path), "--",
+                               sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    warm, names = json.loads(done.stdout.splitlines()[-1])
+    assert warm, done.stderr
+    assert zygote.ENV not in names and "NBGRADER_DB_URL" not in names
+    assert zygote.ENV not in os.environ and not os.path.exists(socket)
 
 
 def test_each_kernel_gets_its_share_of_the_cores(grade, monkeypatch):

@@ -1,13 +1,13 @@
 """Red team: submissions that try to fool the grader instead of writing the function.
 
-Every cheat below targets `relu` of 02_activations with a wrong relu (it returns z, or a tensor
-that pretends to be right) and tries to get its point anyway: by replacing what the checks use,
-by handing back something that is not a plain answer, by stopping or silencing the tests, or by
-editing them. Graded with the real nbgrader through exercises/grade.py, each must lose relu's
-point, and the instructor's summary must flag the submission with the kind of cheat it is. Every
-other function of the submission is the reference's and keeps its points, except where the cheat
-silenced the hidden checks of every later test too (SILENCES_ALL): answers that never reach the
-grader count as failed.
+Every cheat below targets `relu` of 02_activations with a wrong relu (it returns z, a tensor that
+pretends to be right, or torch.relu's answer) and tries to get its point anyway: by replacing what
+the checks use, by handing back something that is not a plain answer, by stopping or silencing the
+tests, or by editing them. Graded with the real nbgrader through exercises/grade.py, each must lose
+relu's point, and the instructor's summary must flag the submission with the kind of cheat it is.
+Every other function of the submission is the reference's and keeps its points, except where the
+cheat silenced the hidden checks of every later test too (SILENCES_ALL): answers that never reach
+the grader count as failed.
 """
 from __future__ import annotations
 
@@ -66,6 +66,18 @@ CHEATS = {
         "seal = os.environ.get('COURSE_SEAL_DIR', '.')\n"
         "torch.save({'answers': [{'value': torch.zeros(1)}] * 50, 'replaced': []}, os.path.join(seal, 'relu.pt'))\n"
         "course_lib.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "suspicious code"),
+    "forges_twin_answers": (  # relu calls torch.relu; its test is faked and its answers forged, so the
+        # kernel's twin check never runs: only the grader's reading of the code (static_twins) sees it
+        "import os, torch, course_lib.exercise_checks as checks, course_lib.sealed as sealed\n"
+        "real_expect, real_sealed_checks = checks.expect, sealed.sealed_checks\n\n"
+        "def relu(z):\n    return torch.relu(z)\n\n"
+        "def expect(fn, *args, **kwargs):\n    if fn is not relu:\n        real_expect(fn, *args, **kwargs)\n\n"
+        "def sealed_checks(fn):\n    if fn is not relu:\n        return real_sealed_checks(fn)\n"
+        "    seal = os.environ['COURSE_SEAL_DIR']\n"
+        "    cases = torch.load(os.path.join(seal, 'cases.pt'), weights_only=True)['relu']\n"
+        "    answers = [{'value': torch.relu(*case['args'])} for case in cases]\n"
+        "    torch.save({'answers': answers, 'replaced': []}, os.path.join(seal, 'relu.pt'))\n\n"
+        "checks.expect, sealed.sealed_checks = expect, sealed_checks\n", "calls its twin"),
     # These three need the sandbox (course_lib/sandbox/): without it they would work.
     "reads_the_reference_from_disk": (
         "import importlib.util, os\n"

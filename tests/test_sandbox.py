@@ -2,29 +2,35 @@
 
 Each test runs a small Python program in the launcher and reads what it printed (its last line,
 JSON) and the flags the launcher appended to COURSE_GRADING_DIR/flags.json. The isolation tests
-need root, namespaces and cgroups (v1), and are skipped without them; the fallback test runs the
-launcher as an unprivileged user. The last test grades a hostile submission with the real nbgrader
+need root, namespaces and cgroups (v1), and are skipped without them; each runs twice, with the
+launcher on its own and with the launcher handing over to a zygote (exercises/grade.py's way),
+whose fork runs the program in its own process. The fallback test runs the launcher as an
+unprivileged user. The last test grades a hostile submission with the real nbgrader
 (slow: about 30 s).
 """
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import os
 import pwd
 import py_compile
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_lib import sandbox
+from course_lib.sandbox import zygote
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = [sys.executable, "-I", "-m", "course_lib.sandbox"]
@@ -38,6 +44,25 @@ def _can_isolate() -> bool:
 
 
 needs_isolation = pytest.mark.skipif(not _can_isolate(), reason="needs root, namespaces and cgroup v1")
+
+
+@pytest.fixture(scope="module")
+def zygote_socket(tmp_path_factory):
+    """A zygote (course_lib/sandbox/zygote.py), as exercises/grade.py starts one: its socket."""
+    path = tmp_path_factory.mktemp("zygote") / "socket"
+    process = subprocess.Popen([sys.executable, "-I", zygote.__file__, str(path)])
+    yield str(path)
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(params=["launcher", "zygote"])
+def via(request, monkeypatch):
+    """Each sandbox test twice: the launcher on its own, and the launcher handing over to a zygote,
+    whose fork runs the program in its own process (run_here)."""
+    if request.param == "zygote":
+        monkeypatch.setenv(zygote.ENV, request.getfixturevalue("zygote_socket"))
+    return request.param
 
 
 def launch(tmp_path: Path, code: str, *options: str, timeout: float = 60):
@@ -94,7 +119,7 @@ print(json.dumps({"started": started, "refused": refused, "uid": os.getuid()}))
 
 
 @needs_isolation
-def test_a_process_flood_stops_at_the_process_limit(tmp_path):
+def test_a_process_flood_stops_at_the_process_limit(tmp_path, via):
     done, result, flags = launch(tmp_path, FLOOD, "--processes", "64")
     assert done.returncode == 0, done.stderr  # the program ended by itself, sleeping children and all
     assert result["started"] < 64 and result["refused"] > 2900, result
@@ -115,7 +140,7 @@ print(json.dumps({"survived": len(chunks)}))
 
 
 @needs_isolation
-def test_a_memory_bomb_is_killed_at_the_memory_limit(tmp_path):
+def test_a_memory_bomb_is_killed_at_the_memory_limit(tmp_path, via):
     done, result, flags = launch(tmp_path, MEMORY_BOMB, "--memory", "1G")
     assert done.returncode == 128 + 9, (done.returncode, done.stdout, done.stderr)
     assert "survived" not in done.stdout
@@ -125,10 +150,28 @@ def test_a_memory_bomb_is_killed_at_the_memory_limit(tmp_path):
 
 
 @needs_isolation
-def test_an_endless_loop_is_stopped_at_the_cpu_limit(tmp_path):
+def test_an_endless_loop_is_stopped_at_the_cpu_limit(tmp_path, via):
     done, _, flags = launch(tmp_path, "while True:\n    pass", "--cpu", "1")
     assert done.returncode == 128 + 24, (done.returncode, done.stderr)  # SIGXCPU
     assert kinds(flags) == ["cpu"], flags
+
+
+FILE_SIZE = """
+import json
+try:
+    with open("big", "wb") as f:
+        f.write(bytes(2 * 1024 * 1024))
+    result = "written"
+except OSError as err:
+    result = err.errno
+print(json.dumps({"result": result}))
+"""
+
+
+@needs_isolation
+def test_a_file_past_the_size_limit_fails_to_write_and_the_program_goes_on(tmp_path, via):
+    done, result, _ = launch(tmp_path, FILE_SIZE, "--file-size", "1M")
+    assert result == {"result": errno.EFBIG}, (result, done.returncode, done.stderr)  # not killed by SIGXFSZ
 
 
 NETWORK = """
@@ -145,7 +188,7 @@ print(json.dumps(outcome))
 
 
 @needs_isolation
-def test_no_network_not_even_the_hosts_localhost(tmp_path):
+def test_no_network_not_even_the_hosts_localhost(tmp_path, via):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         socket.create_connection(("127.0.0.1", port), timeout=3).close()  # reachable from outside
@@ -202,7 +245,7 @@ def open_dir():
 
 
 @needs_isolation
-def test_the_only_writable_place_is_scratch_and_hidden_paths_cannot_be_read(tmp_path, open_dir):
+def test_the_only_writable_place_is_scratch_and_hidden_paths_cannot_be_read(tmp_path, via, open_dir):
     course = open_dir / "course"
     (course / "submitted" / "bob").mkdir(parents=True)
     (course / "gradebook.db").write_text("GRADES")
@@ -241,7 +284,7 @@ print(json.dumps({"import": imported, "files": [open(path, "rb").read().decode()
 
 
 @needs_isolation
-def test_hidden_reference_modules_cannot_be_imported_or_read(tmp_path):
+def test_hidden_reference_modules_cannot_be_imported_or_read(tmp_path, via):
     source = str(ROOT / "course_lib" / "neurons.py")
     compiled = importlib.util.cache_from_source(source)
     made = not os.path.exists(compiled)
@@ -275,7 +318,7 @@ print(json.dumps(outcome))
 
 
 @needs_isolation
-def test_the_grading_directory_is_shared_except_flags(tmp_path):
+def test_the_grading_directory_is_shared_except_flags(tmp_path, via):
     grading = tmp_path / "grading"
     (grading / "seal").mkdir(parents=True)
     (grading / "seal").chmod(0o733)  # as exercises/sealed_execute.py makes it
@@ -289,8 +332,44 @@ def test_the_grading_directory_is_shared_except_flags(tmp_path):
     assert flags == [{"kind": "earlier", "detail": "kept"}]
 
 
+SIGNALS = """
+import json, os, signal, sys, time
+got = []
+signal.signal(signal.SIGINT, lambda *_: got.append("SIGINT"))
+print(json.dumps({"uid": os.getuid(), "warm": "torch" in sys.modules}), flush=True)
+while True:
+    time.sleep(0.05)
+    if got:
+        print(json.dumps({"got": got}), flush=True)
+        got.clear()
+"""
+
+
 @needs_isolation
-def test_without_root_it_runs_with_rlimits_only_and_says_so(tmp_path):
+def test_the_kernel_managers_signals_reach_the_program_and_killing_the_launcher_ends_it(tmp_path, via):
+    """What jupyter_client does to a kernel: SIGINT to interrupt it, SIGKILL to the launcher when it
+    gives up. Nothing of the sandbox may outlive the launcher."""
+    (tmp_path / "scratch").mkdir()
+    launcher = subprocess.Popen([*LAUNCHER, "--scratch", str(tmp_path / "scratch"), "--", sys.executable, "-c",
+                                 SIGNALS], stdout=subprocess.PIPE, text=True)
+    try:
+        started = json.loads(launcher.stdout.readline())
+        uid = started["uid"]
+        assert started["warm"] == (via == "zygote")  # run by a fork of the zygote, torch already imported
+        launcher.send_signal(signal.SIGINT)
+        assert json.loads(launcher.stdout.readline()) == {"got": ["SIGINT"]}
+        assert processes_of(uid)
+    finally:
+        launcher.kill()
+        launcher.wait()
+    deadline = time.monotonic() + 10
+    while processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not processes_of(uid), "the sandbox outlived its launcher"
+
+
+@needs_isolation
+def test_without_root_it_runs_with_rlimits_only_and_says_so(tmp_path, via):
     """The launcher run by a user other than root: no isolation, a warning, the flag "not isolated",
     and the CPU limit still holds. That user is the sandbox's own (a launcher in the sandbox): this
     machine's Python may live where other users cannot run it (pyenv's, in /root)."""

@@ -17,7 +17,7 @@ processes until the machine stalls or take all its memory. Started as root, the 
   programs stay unprivileged), with RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NPROC and no core dumps.
 
 With COURSE_GRADING_DIR set (exercises/grade.py), the sandbox sees that directory's entries at
-the same place, except flags.json; running.json, which course_lib/_guard.py writes from inside
+the same place, except flags.json; running.json, which course_lib/_grading_state.py writes from inside
 the kernel, is given to the sandbox's user. When CMD ends, the launcher says on stderr which
 limit it hit, if any, and appends {"kind": "memory" | "processes" | "cpu", "detail": ...} to
 COURSE_GRADING_DIR/flags.json, which grade.py reports: from outside, where CMD cannot reach.
@@ -35,7 +35,8 @@ The parts, each in a module of its own: limits (Limits, parse_size); linux (the 
 standard library lacks, SetupError); cgroups; view (the file-system view); grading_dir (what the
 sandbox sees of COURSE_GRADING_DIR, and flags.json); processes (fork, exec, wait and the reports
 up a pipe); launcher (run(): isolated, or with rlimits alone); kernel (the grader's side);
-__main__ (the command line).
+__main__ (the command line); zygote (a warm launcher that has imported torch and forks a
+launcher for each kernel: exercises/grade.py starts one per grading run).
 """
 from course_lib.sandbox.cgroups import Cgroups
 from course_lib.sandbox.cgroups import _own_cgroup  # noqa: F401 - tests/test_sandbox.py finds leftover cgroups with it

@@ -1,7 +1,7 @@
 """COURSE_GRADING_DIR, exercises/grade.py's folder for one grading run, seen from the launcher.
 
 The sandbox sees its entries at the same place, except flags.json; running.json, which
-course_lib/_guard.py writes from inside the kernel, is given to the sandbox's user. The limits CMD
+course_lib/_grading_state.py writes from inside the kernel, is given to the sandbox's user. The limits CMD
 hit are appended to flags.json, which grade.py reports: from outside, where CMD cannot reach.
 """
 from __future__ import annotations

@@ -18,6 +18,9 @@ from course_lib.sandbox.view import HIDDEN_ALWAYS, give
 WRITE_LOCATIONS = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
                    "XDG_RUNTIME_DIR", "MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR",
                    "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR")
+# The grader's, not CMD's: the gradebook's URL may hold a password, and the zygote's socket
+# (zygote.py) is the grader's way to start kernels.
+NOT_PASSED = ("NBGRADER_DB_URL", "COURSE_SANDBOX_ZYGOTE")
 
 
 def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int) -> tuple[dict, list[dict]]:
@@ -73,7 +76,7 @@ def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | N
     remember_signal_mask()
     scratch = os.path.realpath(scratch)
     hidden = [os.path.realpath(p) for p in (*HIDDEN_ALWAYS, *hidden)]
-    env = {k: v for k, v in os.environ.items() if k not in WRITE_LOCATIONS}
+    env = {k: v for k, v in os.environ.items() if k not in WRITE_LOCATIONS and k not in NOT_PASSED}
     env.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)
     why_not = why_not_isolated()
     if why_not is None:

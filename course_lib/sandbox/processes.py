@@ -29,6 +29,9 @@ from course_lib.sandbox.view import build_view
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 _original_mask: set = set()  # the signal mask CMD gets back before exec
+# Set in a fork of the zygote (zygote.py): runs `python -m MODULE` in the process that would
+# exec it, with the modules the zygote imported; returns for any other command.
+run_here: Callable[[list[str], dict], None] | None = None
 
 
 def remember_signal_mask() -> None:
@@ -37,7 +40,7 @@ def remember_signal_mask() -> None:
     _original_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
-def _forward_signals_to(pid: int) -> None:
+def forward_signals_to(pid: int) -> None:
     def forward(signum, frame):
         try:
             os.kill(pid, signum)
@@ -83,6 +86,8 @@ def _exec(cmd: list[str], env: dict, scratch: str, limits: Limits, nproc: int, u
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, _original_mask)
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # no fd of the grader's leaks in
+    if run_here is not None:
+        run_here(cmd, env)
     try:
         os.execvpe(cmd[0], cmd, env)
     except OSError as err:
@@ -140,7 +145,7 @@ def _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups: Cgroups, 
     init = _fork()
     if init == 0:
         _child(report, lambda: _init(cmd, env, scratch, limits, cgroups.uid, report))
-    _forward_signals_to(init)
+    forward_signals_to(init)
     result = _wait(init)
     os._exit(result["code"] if result["signal"] is None else 128 + result["signal"])
 
@@ -153,7 +158,7 @@ def _init(cmd, env, scratch, limits: Limits, uid: int, report: int) -> NoReturn:
     child = _fork()
     if child == 0:
         _child(report, lambda: (os.setsid(), _exec(cmd, env, scratch, limits, limits.processes, uid)))
-    _forward_signals_to(child)
+    forward_signals_to(child)
     while True:
         pid, status, usage = os.wait3(0)
         if pid == child:
@@ -189,7 +194,7 @@ def run_in_sandbox(cmd, env, scratch, hidden, shared, limits: Limits, cgroups: C
         _child(write, lambda: _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, write,
                                              launcher))
     os.close(write)
-    _forward_signals_to(child)
+    forward_signals_to(child)
     result = {**_wait(child), **_read_reports(read)}
     if "setup_error" in result:
         raise SetupError(result["setup_error"])
@@ -202,5 +207,5 @@ def run_plain(cmd, env, scratch, limits: Limits) -> dict:
     child = _fork()
     if child == 0:
         _child(None, lambda: (os.setsid(), _exec(cmd, env, scratch, limits, nproc, None)))
-    _forward_signals_to(child)
+    forward_signals_to(child)
     return _wait(child)

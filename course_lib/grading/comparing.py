@@ -1,25 +1,18 @@
-"""Checks for the exercise tests, each failing with one short message a learner can act on.
+"""assert_close: is the learner's answer the expected one, and if not, what is the first thing wrong?
 
-    out = call_safely(relu, z, name="relu")        # NotImplementedError -> "not implemented yet"
-    assert_close(out, expected, name="relu", inputs={"z": z}, hint="negative inputs map to 0")
-    check_raises(dropout, ValueError, x, 1.5, name="dropout")
-
-A failed check raises GradingError (an AssertionError). Its message names the check and the input,
-then the first thing that is wrong: the type, the shape, the dtype or the values (how many
-differ, the largest errors, the first wrong element, nan and inf), never a dump of the tensors.
+Checked in turn: the kind of object, the shape, the dtype, then the values within
+atol + rtol·|expected|. A value mismatch is reported as how many elements differ, the greatest
+errors, the first wrong element, any nan or inf, and a wrong sign or factor when every value has one.
 """
 from __future__ import annotations
 
-import inspect
-import linecache
 import math
 import numbers
-import os
-import re
-import sysconfig
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
+
+from course_lib.grading.messages import describe, dtype_name, format_number, grading_error
 
 # Captured at import: a learner's notebook that later rebinds torch.abs, torch.Tensor.sum, ...
 # cannot change how answers are judged.
@@ -30,71 +23,7 @@ _isnan, _isinf, _isfinite = torch.isnan, torch.isinf, torch.isfinite
 _and, _or, _not = torch.logical_and, torch.logical_or, torch.logical_not
 _count, _argmax, _amax, _sum, _all = torch.count_nonzero, torch.argmax, torch.amax, torch.sum, torch.all
 _flatten, _detach, _to = torch.flatten, torch.Tensor.detach, torch.Tensor.to
-_item, _tolist = torch.Tensor.item, torch.Tensor.tolist
-_re_search, _signature = re.search, inspect.signature
-
-# Frames in these folders are library code; the learner's line is the innermost frame elsewhere.
-_LIBRARY_DIRS = tuple({os.path.abspath(d) + os.sep for d in (
-    *(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")),
-    os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__)))})  # last: course_lib
-_NOT_IMPLEMENTED = ("not implemented yet: replace `raise NotImplementedError()` with your code "
-                    "and run the cell")
-
-
-class GradingError(AssertionError):
-    """A check of the learner's code failed; the message says what to look at."""
-
-
-def _short(text: object, limit: int = 200, collapse: bool = True) -> str:
-    text = " ".join(str(text).split()) if collapse else str(text).strip()
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _num(v: float | int | bool) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
-def _dtype(t: torch.Tensor) -> str:
-    return str(t.dtype).removeprefix("torch.")
-
-
-def describe(x: object, max_values: int = 4) -> str:
-    """One line: a tensor's shape, dtype and first max_values values; type and value otherwise."""
-    if isinstance(x, _Tensor):
-        text = f"tensor of shape {tuple(x.shape)}, {_dtype(x)}"
-        if x.device.type != "cpu":
-            text += f" on {x.device}"
-        if max_values > 0 and x.numel() > 0:
-            values = _tolist(_flatten(_detach(x))[:max_values])
-            text += f": [{', '.join(_num(v) for v in values)}{', ...' if x.numel() > max_values else ''}]"
-        return text
-    if x is None:
-        return "None"
-    if isinstance(x, (bool, numbers.Number)):
-        return f"{type(x).__name__} {x!r}"
-    if hasattr(x, "shape") and hasattr(x, "dtype"):  # numpy arrays and the like
-        return f"{type(x).__module__}.{type(x).__name__} of shape {tuple(x.shape)}, {x.dtype}"
-    if isinstance(x, (tuple, list)):
-        items = ", ".join(describe(v, 0) for v in x[:3]) + (", ..." if len(x) > 3 else "")
-        return _short(f"{type(x).__name__} of length {len(x)}: ({items})")
-    return _short(f"{type(x).__name__} {x!r}", 80)
-
-
-def _describe_inputs(inputs: object) -> str | None:
-    if inputs is None or isinstance(inputs, str):
-        return inputs and _short(inputs, 300)
-    if isinstance(inputs, Mapping):
-        parts = [f"{key}={describe(value, 0 if isinstance(value, _Tensor) else 4)}"
-                 for key, value in list(inputs.items())[:6]]
-        return _short("; ".join(parts) + ("; ..." if len(inputs) > 6 else ""), 300)
-    return describe(inputs, 0)
-
-
-def _error(title: str, inputs: object, lines: Sequence[str], hint: str | None) -> GradingError:
-    described = _describe_inputs(inputs)
-    message = [f"{title}: {lines[0]}", *([f"  input: {described}"] if described else []),
-               *(f"  {line}" for line in lines[1:]), *([f"  hint: {hint}"] if hint else [])]
-    return GradingError("\n".join(message))
+_item = torch.Tensor.item
 
 
 def _wrong_type(actual: object, wanted: str) -> str:
@@ -173,9 +102,10 @@ def _value_lines(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float, equ
         for label, err in (("absolute", diff), ("relative", relative)):
             err = _where(finite, err, 0.0)
             worst = _item(_amax(err))
-            lines.append(f"greatest {label} error {_num(worst)}{_at(_first(_eq(err, worst)))}")
+            lines.append(f"greatest {label} error {format_number(worst)}{_at(_first(_eq(err, worst)))}")
     index = _first(bad)
-    lines.append(f"first mismatch{_at(index)}: expected {_num(_item(e[index]))}, got {_num(_item(a[index]))}")
+    lines.append(f"first mismatch{_at(index)}: expected {format_number(_item(e[index]))}, "
+                 f"got {format_number(_item(a[index]))}")
     for label, test in (("nan", _isnan), ("inf", _isinf)):
         in_a, in_e = test(a), test(e)
         n_a, n_e = int(_item(_count(in_a))), int(_item(_count(in_e)))
@@ -216,9 +146,10 @@ def _compare(actual: object, expected: object, rtol: float, atol: float, equal_n
                 equal_nan and math.isnan(a) and math.isnan(e)):
             return []
         relative = abs(a - e) / abs(e) if e else math.inf
-        return [f"expected {_num(e)}, got {_num(a)}",
-                f"absolute error {_num(abs(a - e))}, relative error {_num(relative)}; allowed: atol + "
-                f"rtol·|expected| = {_num(atol + rtol * abs(e))} (atol={atol:g}, rtol={rtol:g})"]
+        return [f"expected {format_number(e)}, got {format_number(a)}",
+                f"absolute error {format_number(abs(a - e))}, relative error {format_number(relative)}; "
+                f"allowed: atol + rtol·|expected| = {format_number(atol + rtol * abs(e))} "
+                f"(atol={atol:g}, rtol={rtol:g})"]
     if not isinstance(expected, _Tensor):
         raise TypeError(f"assert_close: expected must be a tensor, a number, a bool, None or a tuple "
                         f"of these, got {describe(expected)}")
@@ -228,16 +159,16 @@ def _compare(actual: object, expected: object, rtol: float, atol: float, equal_n
     same_dtype = actual.dtype == expected.dtype
     if got != want:
         return [f"wrong shape: expected {want}, got {got}{_shape_hint(got, want)}",
-                f"dtype {_dtype(actual)} as expected" if same_dtype
-                else f"dtype differs too: expected {_dtype(expected)}, got {_dtype(actual)}"]
+                f"dtype {dtype_name(actual)} as expected" if same_dtype
+                else f"dtype differs too: expected {dtype_name(expected)}, got {dtype_name(actual)}"]
     values = _value_lines(_to(_detach(actual), device="cpu", dtype=_float64),
                           _to(_detach(expected), device="cpu", dtype=_float64), rtol, atol, equal_nan)
     if not same_dtype:
-        return [f"wrong dtype: expected {_dtype(expected)}, got {_dtype(actual)}"
+        return [f"wrong dtype: expected {dtype_name(expected)}, got {dtype_name(actual)}"
                 f"{_dtype_hint(actual.dtype, expected.dtype)}", f"shape {got} as expected",
                 *(values or ["the values agree once converted"])]
     if values:
-        return [f"wrong values: {values[0]}", f"shape {got} and dtype {_dtype(actual)} as expected",
+        return [f"wrong values: {values[0]}", f"shape {got} and dtype {dtype_name(actual)} as expected",
                 *values[1:]]
     return []
 
@@ -259,7 +190,7 @@ def assert_close(actual: object, expected: object, *, name: str, inputs: object 
             raise ValueError(f"assert_close: {label} must be a number >= 0, got {tol!r}")
     if not isinstance(expected, (tuple, list)):
         if lines := _compare(actual, expected, rtol, atol, equal_nan):
-            raise _error(name, inputs, lines, hint)
+            raise grading_error(name, inputs, lines, hint)
         return
     labels = list(names or getattr(expected, "_fields", None)
                   or [f"element {i}" for i in range(len(expected))])
@@ -267,84 +198,14 @@ def assert_close(actual: object, expected: object, *, name: str, inputs: object 
         raise ValueError(f"assert_close: {len(labels)} names for {len(expected)} expected values")
     wanted = f"a tuple of {len(expected)} ({', '.join(labels)})"
     if not isinstance(actual, (tuple, list)):
-        raise _error(name, inputs, [_wrong_type(actual, wanted)], hint)
+        raise grading_error(name, inputs, [_wrong_type(actual, wanted)], hint)
     if len(actual) != len(expected):
         lines = [f"returned a {type(actual).__name__} of {len(actual)} instead of {wanted}"]
-        raise _error(name, inputs, lines, hint)
+        raise grading_error(name, inputs, lines, hint)
     failures = [(label, lines) for label, a, e in zip(labels, actual, expected)
                 if (lines := _compare(a, e, rtol, atol, equal_nan))]
     if failures:
         label, lines = failures[0]
         also = ["also wrong: " + ", ".join(other for other, _ in failures[1:])] if len(failures) > 1 else []
-        raise _error(f"{name} ({label})", inputs, [*lines, *also], hint)
+        raise grading_error(f"{name} ({label})", inputs, [*lines, *also], hint)
 
-
-def _is_library(code) -> bool:
-    return os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
-
-
-def _failure_lines(err: Exception) -> list[str]:
-    """[what happened, where in the learner's code]; the first traceback frame is our own call."""
-    frames, tb = [], err.__traceback__.tb_next
-    while tb is not None:
-        frames.append((tb.tb_frame.f_code, tb.tb_lineno))
-        tb = tb.tb_next
-    if isinstance(err, NotImplementedError) and (not frames or not _is_library(frames[-1][0])):
-        what = _NOT_IMPLEMENTED  # an exercise stub, not an operation torch lacks
-    else:
-        what = f"raised {type(err).__name__}" + (f": {_short(err, 300)}" if str(err) else "")
-    own = [frame for frame in frames if not _is_library(frame[0])] or frames
-    if not own:
-        return [what]
-    code, line = own[-1]
-    file = code.co_filename
-    place = (f"line {line} of the cell" if "ipykernel_" in file or file.startswith("<")
-             else f"{os.path.basename(file)}, line {line}")
-    source = linecache.getline(file, line).strip()
-    return [what, f"in {code.co_name}, {place}" + (f": {_short(source, 120, collapse=False)}" if source else "")]
-
-
-def _call_inputs(fn: Callable, args: tuple, kwargs: dict) -> dict:
-    try:
-        return dict(_signature(fn).bind(*args, **kwargs).arguments)
-    except (TypeError, ValueError):  # no signature (some builtins), or arguments that do not bind
-        return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
-
-
-def call_safely(fn: Callable, *args, name: str, **kwargs):
-    """fn(*args, **kwargs), with any exception turned into a short GradingError.
-
-    An unfinished exercise (NotImplementedError) reads "not implemented yet"; any other
-    exception gives its type and message and the line of the learner's code that raised it.
-    """
-    __tracebackhide__ = True
-    try:
-        return fn(*args, **kwargs)
-    except Exception as err:  # whatever the learner's code raises, report it in two lines
-        lines = _failure_lines(err)
-    raise _error(name, _call_inputs(fn, args, kwargs), lines, None) from None
-
-
-def check_raises(fn: Callable, exc_type: type[BaseException] | tuple[type[BaseException], ...], *args,
-                 name: str, hint: str | None = None, match: str | None = None, **kwargs) -> BaseException:
-    """Raise GradingError unless fn(*args, **kwargs) raises exc_type; return the exception.
-
-    match: a regular expression the error message must contain (re.search), e.g. "XOR".
-    """
-    __tracebackhide__ = True
-    types = exc_type if isinstance(exc_type, tuple) else (exc_type,)
-    wanted = " or ".join(t.__name__ for t in types)
-    try:
-        result = fn(*args, **kwargs)
-    except types as err:
-        if match is None or _re_search(match, str(err)):
-            return err
-        lines = [f"raised {type(err).__name__} as it should, but its message {_short(err, 150)!r} "
-                 f"does not match {match!r}"]
-    except Exception as err:  # the wrong kind of error
-        lines = _failure_lines(err)
-        if lines[0] != _NOT_IMPLEMENTED:
-            lines[0] = f"should raise {wanted} for this input, but {lines[0]}"
-    else:
-        lines = [f"should raise {wanted} for this input, but returned {describe(result)}"]
-    raise _error(name, _call_inputs(fn, args, kwargs), lines, hint) from None

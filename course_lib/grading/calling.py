@@ -1,0 +1,98 @@
+"""Calling a learner's function: any exception becomes a GradingError that names the line at fault.
+
+call_safely expects fn to return; check_raises expects it to raise a given error.
+"""
+from __future__ import annotations
+
+import inspect
+import linecache
+import os
+import re
+import sysconfig
+from collections.abc import Callable
+
+import torch
+
+from course_lib.grading.messages import describe, grading_error, shorten
+
+# Captured at import, like the tensor functions in comparing.py.
+_re_search, _signature = re.search, inspect.signature
+
+# Frames in these folders are library code; the learner's line is the innermost frame elsewhere.
+_COURSE_LIB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple({os.path.abspath(d) + os.sep for d in (
+    *(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")),
+    os.path.dirname(torch.__file__), _COURSE_LIB)})
+_NOT_IMPLEMENTED = ("not implemented yet: replace `raise NotImplementedError()` with your code "
+                    "and run the cell")
+
+
+def _is_library(code) -> bool:
+    return os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
+
+
+def _failure_lines(err: Exception) -> list[str]:
+    """[what happened, where in the learner's code]; the first traceback frame is our own call."""
+    frames, tb = [], err.__traceback__.tb_next
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code, tb.tb_lineno))
+        tb = tb.tb_next
+    if isinstance(err, NotImplementedError) and (not frames or not _is_library(frames[-1][0])):
+        what = _NOT_IMPLEMENTED  # an exercise stub, not an operation torch lacks
+    else:
+        what = f"raised {type(err).__name__}" + (f": {shorten(err, 300)}" if str(err) else "")
+    own = [frame for frame in frames if not _is_library(frame[0])] or frames
+    if not own:
+        return [what]
+    code, line = own[-1]
+    file = code.co_filename
+    place = (f"line {line} of the cell" if "ipykernel_" in file or file.startswith("<")
+             else f"{os.path.basename(file)}, line {line}")
+    source = linecache.getline(file, line).strip()
+    return [what, f"in {code.co_name}, {place}" + (f": {shorten(source, 120, collapse=False)}" if source else "")]
+
+
+def _call_inputs(fn: Callable, args: tuple, kwargs: dict) -> dict:
+    try:
+        return dict(_signature(fn).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):  # no signature (some builtins), or arguments that do not bind
+        return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
+
+
+def call_safely(fn: Callable, *args, name: str, **kwargs):
+    """fn(*args, **kwargs), with any exception turned into a short GradingError.
+
+    An unfinished exercise (NotImplementedError) reads "not implemented yet"; any other
+    exception gives its type and message and the line of the learner's code that raised it.
+    """
+    __tracebackhide__ = True
+    try:
+        return fn(*args, **kwargs)
+    except Exception as err:  # whatever the learner's code raises, report it in two lines
+        lines = _failure_lines(err)
+    raise grading_error(name, _call_inputs(fn, args, kwargs), lines, None) from None
+
+
+def check_raises(fn: Callable, exc_type: type[BaseException] | tuple[type[BaseException], ...], *args,
+                 name: str, hint: str | None = None, match: str | None = None, **kwargs) -> BaseException:
+    """Raise GradingError unless fn(*args, **kwargs) raises exc_type; return the exception.
+
+    match: a regular expression the error message must contain (re.search), e.g. "XOR".
+    """
+    __tracebackhide__ = True
+    types = exc_type if isinstance(exc_type, tuple) else (exc_type,)
+    wanted = " or ".join(t.__name__ for t in types)
+    try:
+        result = fn(*args, **kwargs)
+    except types as err:
+        if match is None or _re_search(match, str(err)):
+            return err
+        lines = [f"raised {type(err).__name__} as it should, but its message {shorten(err, 150)!r} "
+                 f"does not match {match!r}"]
+    except Exception as err:  # the wrong kind of error
+        lines = _failure_lines(err)
+        if lines[0] != _NOT_IMPLEMENTED:
+            lines[0] = f"should raise {wanted} for this input, but {lines[0]}"
+    else:
+        lines = [f"should raise {wanted} for this input, but returned {describe(result)}"]
+    raise grading_error(name, _call_inputs(fn, args, kwargs), lines, hint) from None
