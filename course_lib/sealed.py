@@ -175,11 +175,13 @@ def verify(test: HiddenTest, cases: list[dict], responses: object) -> str | None
 def _watched() -> dict[str, object]:
     import course_lib.exercise_checks as checks
     import course_lib.grading as grading
+    import course_lib.grading.comparing as comparing
     objects = {
         "torch.allclose": torch.allclose, "torch.equal": torch.equal, "torch.isclose": torch.isclose,
         "torch.testing.assert_close": torch.testing.assert_close, "torch.load": torch.load,
         "torch.save": torch.save, "torch.Tensor": torch.Tensor, "torch.Tensor.__eq__": torch.Tensor.__eq__,
         "course_lib.grading.assert_close": grading.assert_close,
+        "course_lib.grading.comparing.assert_close": comparing.assert_close,
         "course_lib.exercise_checks.call": checks.call, "course_lib.exercise_checks.expect": checks.expect,
         "course_lib.sealed.sealed_checks": sealed_checks,
     }
@@ -187,7 +189,8 @@ def _watched() -> dict[str, object]:
                     ("isinstance", "type", "len", "abs", "all", "any", "float", "int", "open", "print",
                      "getattr", "hasattr", "__import__")})
     objects.update({f"sys.modules[{m!r}]": sys.modules.get(m) for m in
-                    ("torch", "course_lib.grading", "course_lib.exercise_checks", "course_lib.sealed")})
+                    ("torch", "course_lib.grading", "course_lib.grading.comparing", "course_lib.grading.calling",
+                     "course_lib.exercise_checks", "course_lib.sealed")})
     return objects
 
 

@@ -39,7 +39,7 @@ if not __package__:  # run by path, as the launcher is (__main__.py)
     sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from course_lib.sandbox import processes  # noqa: E402
-from course_lib.sandbox.linux import PR_SET_PDEATHSIG, prctl  # noqa: E402
+from course_lib.sandbox.linux import PR_SET_DUMPABLE, PR_SET_PDEATHSIG, prctl  # noqa: E402
 
 ENV = "COURSE_SANDBOX_ZYGOTE"
 PRELOAD = ("torch", "ipykernel.kernelapp", "ipykernel.ipkernel")
@@ -65,6 +65,9 @@ def run_here(cmd: list[str], env: dict) -> None:
         return
     os.environ.clear()
     os.environ.update(env)
+    # Its own user's to inspect (/proc/self, ptrace), as after an exec: a change of user without
+    # one leaves the process owned by root.
+    prctl(PR_SET_DUMPABLE, 1)
     # As Python sets them up when it starts: Ctrl-C raises KeyboardInterrupt; a broken pipe or a
     # file past RLIMIT_FSIZE raises OSError instead of killing the process.
     signal.signal(signal.SIGINT, signal.default_int_handler)
