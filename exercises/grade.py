@@ -51,11 +51,12 @@ from pathlib import Path
 import nbformat
 import nbgrader.apps.nbgraderapp  # noqa: F401 - for the forked nbgrader runs (FORKSERVER)
 import psutil
-from course_lib.sandbox import zygote
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
+
+from course_lib.sandbox import zygote
 
 COURSE = Path(__file__).resolve().parent
 
