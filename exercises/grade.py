@@ -51,7 +51,7 @@ from pathlib import Path
 import nbformat
 import nbgrader.apps.nbgraderapp  # noqa: F401 - for the forked nbgrader runs (FORKSERVER)
 import psutil
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook, InvalidEntry, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
@@ -338,6 +338,22 @@ def take_kernel_flags(kernel_dir: Path) -> list[dict]:
     return flags
 
 
+def register_students(run: Run, students: list[str]) -> None:
+    """Every student in the gradebook before any nbgrader run. nbgrader looks a student up, then
+    adds them if missing: two runs adding the same student at once (two assignments graded at the
+    same time) fail on the second insert. Here such a clash is simply tried again."""
+    for attempt in range(10):
+        try:
+            with run.gradebook() as gb:
+                known = {student.id for student in gb.students}
+                for student in students:
+                    if student not in known:
+                        gb.add_student(student)
+            return
+        except InvalidEntry:  # another grader added one meanwhile
+            time.sleep(0.05 * (attempt + 1))
+
+
 def record_zero(run: Run, student: str) -> None:
     """What nbgrader records for a missing notebook: every grade 0, nothing left to grade by hand."""
     shutil.rmtree(run.course / "autograded" / student / run.assignment, ignore_errors=True)
@@ -556,6 +572,7 @@ def grade(args: argparse.Namespace, extra: list[str]) -> int:
     run = Run(course, args.assignment, db_url, coursedir.course_id, args.time_limit, args.attempts,
               [f"--CourseDirectory.db_url={db_url}", *extra], logs)
 
+    register_students(run, students)
     digests = {s: submission_digest(course, args.assignment, s) for s in students}
     if args.regrade:  # forget the earlier records: an interrupted regrade then resumes like any run
         for student in students:

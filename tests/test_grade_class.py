@@ -134,6 +134,26 @@ def test_kernels_start_warm_from_the_zygote_and_without_the_graders_secrets(grad
     assert zygote.ENV not in os.environ and not os.path.exists(socket)
 
 
+def test_a_student_another_grader_adds_meanwhile_is_no_error(grade, tmp_path, monkeypatch):
+    """Two assignments graded at the same time both add their new students to the gradebook."""
+    from nbgrader.api import Gradebook
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # alembic
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url, course_id="c") as gb:
+        gb.add_student("alice")
+    real, looks = Gradebook.students, []
+
+    def students(gb):  # the first look misses alice, as if the other grader added her just after it
+        looks.append(1)
+        return [] if len(looks) == 1 else real.fget(gb)
+    monkeypatch.setattr(Gradebook, "students", property(students))
+    run = grade.Run(tmp_path, ASSIGNMENT, url, "c", 300, 1, [], tmp_path)
+    grade.register_students(run, ["alice", "bob"])
+    assert len(looks) == 2
+    with Gradebook(url, course_id="c") as gb:
+        assert sorted(s.id for s in real.fget(gb)) == ["alice", "bob"]
+
+
 def test_each_kernel_gets_its_share_of_the_cores(grade, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     cores = len(os.sched_getaffinity(0))
