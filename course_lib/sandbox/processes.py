@@ -29,8 +29,8 @@ from course_lib.sandbox.view import build_view
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 _original_mask: set = set()  # the signal mask CMD gets back before exec
-# Set in a fork of the zygote (zygote.py): runs `python -m MODULE` in the process that would
-# exec it, with the modules the zygote imported; returns for any other command.
+# Set in a fork of the zygote (zygote.py): runs `python -m MODULE` or `python -c CODE` in the
+# process that would exec it, with the modules the zygote imported; returns for any other command.
 run_here: Callable[[list[str], dict], None] | None = None
 
 
