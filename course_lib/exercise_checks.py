@@ -20,7 +20,6 @@ what runs and is the grading kernel's IPython extension.
 """
 from __future__ import annotations
 
-import inspect
 import secrets
 from collections.abc import Callable
 
@@ -28,6 +27,7 @@ import torch
 
 from course_lib import _grading_state, _guard
 from course_lib.grading import assert_close, call_safely, check_raises, describe
+from course_lib.grading.calling import inputs_by_name
 
 __all__ = [
     "FORBIDDEN",
@@ -118,13 +118,6 @@ def _name_of(fn: Callable) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
 
 
-def _inputs(fn: Callable, args: tuple, kwargs: dict) -> dict:
-    try:
-        return dict(inspect.signature(fn).bind(*args, **kwargs).arguments)
-    except (TypeError, ValueError):
-        return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
-
-
 def forbidden_for(name: str) -> tuple[str, ...]:
     """FORBIDDEN[name] and course_lib's own `name`: what the kernel's guard and the grader's static
     check (course_lib/static_twins.py) both refuse."""
@@ -138,7 +131,7 @@ def _guarded(run: Callable[[], object], fn: Callable, args: tuple, kwargs: dict)
     __tracebackhide__ = True
     name = _name_of(fn)
     limit = max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0))
-    return _guard.guarded(run, name, _inputs(fn, args, kwargs), forbidden_for(name), limit)
+    return _guard.guarded(run, name, inputs_by_name(fn, args, kwargs), forbidden_for(name), limit)
 
 
 def call(fn: Callable, *args, **kwargs):
@@ -159,7 +152,7 @@ def expect(fn: Callable, *args, to_be=None, like: Callable | None = None, hint: 
         with _guard._quiet():
             to_be = like(*args, **kwargs)  # before fn runs, so a learner's in-place change cannot leak in
     actual = call(fn, *args, **kwargs)
-    assert_close(actual, to_be, name=_name_of(fn), inputs=_inputs(fn, args, kwargs), rtol=rtol,
+    assert_close(actual, to_be, name=_name_of(fn), inputs=inputs_by_name(fn, args, kwargs), rtol=rtol,
                  atol=atol, equal_nan=equal_nan, hint=hint, names=names)
 
 

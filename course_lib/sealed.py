@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import builtins
 import importlib
-import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from pathlib import Path
 import torch
 
 from course_lib.grading import GradingError, assert_close
+from course_lib.grading.calling import inputs_by_name
 
 ENV = "COURSE_SEAL_DIR"
 CASES_FILE = "cases.pt"
@@ -70,11 +70,7 @@ def reference(path: str) -> Callable:
 
 def inputs_of(fn: Callable, case: dict) -> dict:
     """The case's arguments by parameter name, for messages."""
-    args, kwargs = case.get("args", ()), case.get("kwargs", {})
-    try:
-        return dict(inspect.signature(fn).bind(*args, **kwargs).arguments)
-    except (TypeError, ValueError):
-        return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
+    return inputs_by_name(fn, case.get("args", ()), case.get("kwargs", {}))
 
 
 def compare_with(path: str) -> Callable[[dict, object], None]:

@@ -52,7 +52,8 @@ def _failure_lines(err: Exception) -> list[str]:
     return [what, f"in {code.co_name}, {place}" + (f": {shorten(source, 120, collapse=False)}" if source else "")]
 
 
-def _call_inputs(fn: Callable, args: tuple, kwargs: dict) -> dict:
+def inputs_by_name(fn: Callable, args: tuple, kwargs: dict) -> dict:
+    """fn's arguments by parameter name (arg0, arg1 ... where they do not bind), for messages."""
     try:
         return dict(_signature(fn).bind(*args, **kwargs).arguments)
     except (TypeError, ValueError):  # no signature (some builtins), or arguments that do not bind
@@ -70,7 +71,7 @@ def call_safely(fn: Callable, *args, name: str, **kwargs):
         return fn(*args, **kwargs)
     except Exception as err:  # whatever the learner's code raises, report it in two lines
         lines = _failure_lines(err)
-    raise grading_error(name, _call_inputs(fn, args, kwargs), lines, None) from None
+    raise grading_error(name, inputs_by_name(fn, args, kwargs), lines, None) from None
 
 
 def check_raises(fn: Callable, exc_type: type[BaseException] | tuple[type[BaseException], ...], *args,
@@ -95,4 +96,4 @@ def check_raises(fn: Callable, exc_type: type[BaseException] | tuple[type[BaseEx
             lines[0] = f"should raise {wanted} for this input, but {lines[0]}"
     else:
         lines = [f"should raise {wanted} for this input, but returned {describe(result)}"]
-    raise grading_error(name, _call_inputs(fn, args, kwargs), lines, hint) from None
+    raise grading_error(name, inputs_by_name(fn, args, kwargs), lines, hint) from None

@@ -33,7 +33,7 @@ import signal
 import socket
 import sys
 import threading
-import traceback
+from collections.abc import Callable
 
 if not __package__:  # run by path, as the launcher is (__main__.py)
     sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -77,28 +77,43 @@ def run_here(cmd: list[str], env: dict) -> None:
     extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:] = [os.getcwd() if cmd[1] == "-m" else "", *extra, *sys.path]
     sys.argv[:] = cmd[2:] if cmd[1] == "-m" else ["-c", *cmd[3:]]
-    code = 0
+    code = _as_python(lambda: _run_program(cmd[1], cmd[2]))
+    atexit._run_exitfuncs()
+    _flush()
+    os._exit(code)
+
+
+def _run_program(option: str, what: str) -> None:
+    if option == "-m":
+        runpy.run_module(what, run_name="__main__", alter_sys=True)
+    else:
+        main = type(sys)("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(what, "<string>", "exec"), main.__dict__)
+
+
+def _as_python(body: Callable[[], object]) -> int:
+    """Run body as Python runs a program: its exit code (body's result, sys.exit's code, or 1 after
+    an uncaught exception, whose traceback goes to stderr)."""
     try:
-        if cmd[1] == "-m":
-            runpy.run_module(cmd[2], run_name="__main__", alter_sys=True)
-        else:
-            main = type(sys)("__main__")
-            sys.modules["__main__"] = main
-            exec(compile(cmd[2], "<string>", "exec"), main.__dict__)
+        result = body()
+        return result if isinstance(result, int) else 0
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
-        if not isinstance(stop.code, (int, type(None))):
-            print(stop.code, file=sys.stderr)
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(stop.code, file=sys.stderr)
+        return 1
     except BaseException:  # noqa: BLE001 - as Python reports an uncaught exception
         sys.excepthook(*sys.exc_info())
-        code = 1
-    atexit._run_exitfuncs()
+        return 1
+
+
+def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(code)
 
 
 def _is_this_python(path: str) -> bool:
@@ -128,15 +143,8 @@ def _launch(conn: socket.socket, request: dict, fds: list[int]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     threading.Thread(target=die_with_launcher, daemon=True).start()
     processes.run_here = run_here
-    try:
-        code = main(request["argv"])
-    except SystemExit as stop:  # argparse's errors
-        code = stop.code if isinstance(stop.code, int) else 2
-    except BaseException:  # noqa: BLE001 - reported as the launcher would: a traceback, exit code 1
-        traceback.print_exc()
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    code = _as_python(lambda: main(request["argv"]))  # argparse's errors exit with 2, as the launcher's would
+    _flush()
     _send(conn, code=code)
     os._exit(0)
 
