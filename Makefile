@@ -16,10 +16,10 @@ endif
 setup: $(STAMP)
 
 # Reinstalls only when the dependency lists change.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml course_grader/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./course_grader
 	touch $(STAMP)
 
 lab: $(STAMP)

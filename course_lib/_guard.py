@@ -3,8 +3,9 @@
 `guarded` runs it with a time limit (SIGALRM), a record of the torch functions it calls
 (a TorchFunctionMode sees torch.x, F.x and Tensor.x alike) and of the Python functions it enters
 (a profile hook), its stdout, stderr and warnings kept out of the cell while grading, and a copy
-of its tensor inputs to catch in-place changes. A function that killed or hung the kernel in an
-earlier grading run (course_lib/_grading_state.py) fails at once.
+of its tensor inputs to catch in-place changes. When the instructor grades, `hooks` is the
+grader's (course_grader/kernel_extension.py): it is told which function runs, and a function
+that killed or hung the kernel in an earlier grading run fails at once.
 """
 from __future__ import annotations
 
@@ -24,12 +25,26 @@ from collections.abc import Callable
 import torch
 from torch.overrides import TorchFunctionMode
 
-from course_lib._grading_state import Marker
 from course_lib.grading import GradingError, describe
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
 TIME_LIMIT = float(os.environ.get("COURSE_CALL_TIME_LIMIT") or (5 if GRADING else 60))
 timed_out: set[str] = set()  # names that ran out of time in this kernel: later calls fail at once
+
+
+class GraderHooks:
+    """What the guard tells a grader and asks of it; without one, nothing."""
+
+    def running(self, call: str | None, event: str = "running") -> None:
+        """`call` (a graded name) starts, or None: it ended; event "ignored-interrupt": it is about
+        to end the kernel."""
+
+    def skipped(self) -> dict[str, str]:
+        """graded name -> why the grader skips it (it killed or hung an earlier grading run)."""
+        return {}
+
+
+hooks = GraderHooks()
 
 
 def fail(name: str, inputs: dict, first: str, hint: str | None = None) -> GradingError:
@@ -128,7 +143,7 @@ def _on_alarm(signum, frame):
     _alarm["fired"] += 1
     if _alarm["fired"] > 5:  # our interrupt was swallowed five times: the code catches BaseException
         if GRADING:
-            Marker.write(_alarm["name"], event="ignored-interrupt")
+            hooks.running(_alarm["name"], event="ignored-interrupt")
             os._exit(70)  # only ending the kernel stops it; grade.py takes over from here
         signal.setitimer(signal.ITIMER_REAL, 0)
         return
@@ -166,9 +181,9 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
             time_limit: float):
     """run() (which calls the learner's `name` on `inputs`) under every guard; returns its result."""
     __tracebackhide__ = True
-    poisoned = Marker.poisoned().get("calls", {})
-    if name in poisoned:
-        raise fail(name, inputs, f"not run: {poisoned[name]}, so the grader skips it")
+    skipped = hooks.skipped()
+    if name in skipped:
+        raise fail(name, inputs, f"not run: {skipped[name]}, so the grader skips it")
     if name in timed_out:
         raise fail(name, inputs, f"not run: an earlier call did not finish within {time_limit:g} s")
     ops, python = compile_forbidden(forbidden)
@@ -179,7 +194,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         _alarm.update(active=True, fired=0, name=name)
         signal.setitimer(signal.ITIMER_REAL, time_limit, 0.2)  # then every 0.2 s until it stops
-    Marker.write(name)
+    hooks.running(name)
     start, error, result = time.perf_counter(), None, None
     try:
         with _quiet(), recorder:
@@ -197,7 +212,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        Marker.write(None)
+        hooks.running(None)
     used = recorder.used or (used_python[0] if used_python else None)
     if used:
         raise fail(name, inputs, f"calls {used}, which computes the answer for it. This exercise asks "

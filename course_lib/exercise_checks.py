@@ -8,15 +8,16 @@
 Every call of learner code goes through `call`, which
 - fails at once for a function that hung or killed the kernel in an earlier grading run, or
   that ran out of time earlier in this notebook,
-- stops the function after a time limit (5 s when grading, 60 s otherwise; TIME_LIMITS),
+- stops the function after a time limit (5 s when grading, 60 s otherwise; longer for the names
+  in course_lib/exercise_rules.py's TIME_LIMITS),
 - fails if the function calls its own PyTorch twin (torch.sigmoid, F.softmax, x.sigmoid() ...)
-  or course_lib's reference answer (FORBIDDEN),
+  or course_lib's reference answer (exercise_rules.FORBIDDEN),
 - fails if it changed an input tensor in place,
 - when grading, keeps the function's prints, warnings and stderr out of the cell, since nbgrader
   scores a test cell that writes to stderr zero.
 Failures raise course_lib.grading.GradingError with one block of text a learner can act on.
-How: course_lib/_guard.py; course_lib/_grading_state.py keeps exercises/grade.py informed of
-what runs and is the grading kernel's IPython extension.
+How: course_lib/_guard.py. When the instructor grades, the grader's kernel extension
+(course_grader/kernel_extension.py) plugs into the guard to follow what runs.
 """
 from __future__ import annotations
 
@@ -25,113 +26,22 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib import _grading_state, _guard
+from course_lib import _guard
+from course_lib.exercise_rules import FORBIDDEN, TIME_LIMITS
 from course_lib.grading import assert_close, call_safely, check_raises, describe
 from course_lib.grading.calling import inputs_by_name
 
-__all__ = [
-    "FORBIDDEN",
-    "TIME_LIMITS",
-    "call",
-    "expect",
-    "expect_raises",
-    "expect_shapes",
-    "forbidden_for",
-    "new_generator",
-    "random_tensors",
-]
-
-_AUTOGRAD = ("torch:grad", "torch:backward")
-_SIGMOID = ("torch:sigmoid", "torch:expit", "torch:logsigmoid")
-_RELU = ("torch:relu", "torch:threshold")
-_LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu")
-_SOFTMAX = ("torch:softmax", "torch:log_softmax", "course_lib.losses.log_softmax")
-_BCE = ("torch:binary_cross_entropy", "torch:binary_cross_entropy_with_logits")
-
-# What a from-scratch graded function must not call, besides course_lib's own function of the same
-# name. "torch:NAME" is any PyTorch function of that name (torch.x, F.x, x.NAME() and in-place
-# x.NAME_() alike); a dotted path is Python code: a course_lib function or a whole package.
-FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "linear": ("torch:linear",),
-    "perceptron": ("torch:heaviside",),
-    "step": ("torch:heaviside",),
-    "sigmoid": _SIGMOID,
-    "tanh": ("torch:tanh",),
-    "relu": _RELU,
-    "leaky_relu": _LEAKY,
-    "softmax": _SOFTMAX,
-    "sigmoid_grad": (*_SIGMOID, *_AUTOGRAD, "course_lib.activations.sigmoid"),
-    "tanh_grad": ("torch:tanh", *_AUTOGRAD, "course_lib.activations.tanh"),
-    "relu_grad": (*_RELU, *_AUTOGRAD, "course_lib.activations.relu"),
-    "leaky_relu_grad": (*_LEAKY, *_AUTOGRAD, "course_lib.activations.leaky_relu"),
-    "mse_loss": ("torch:mse_loss",),
-    "binary_cross_entropy": _BCE,
-    "binary_cross_entropy_with_logits": (*_BCE, "torch:logsigmoid", "torch:softplus"),
-    "cross_entropy": (*_SOFTMAX, "torch:cross_entropy", "torch:nll_loss", "torch:logsumexp",
-                      "course_lib.activations.softmax"),
-    "gd_step": ("torch.optim",),
-    "momentum_step": ("torch.optim",),
-    "rmsprop_step": ("torch.optim",),
-    "adam_step": ("torch.optim",),
-    "fit_line": ("torch.optim", "torch:lstsq", "torch:pinv", "torch:solve", "torch:inv"),
-    "linear_backward": (*_AUTOGRAD, "torch:linear"),
-    "relu_backward": (*_AUTOGRAD, "torch:threshold_backward"),
-    "sigmoid_backward": (*_AUTOGRAD, "torch:sigmoid_backward"),
-    "softmax_cross_entropy_backward": (*_AUTOGRAD, "torch:cross_entropy"),
-    "numerical_gradient": (*_AUTOGRAD, "torch.autograd.gradcheck"),
-    "conv2d": ("torch:conv2d", "torch:convolution", "torch:conv_transpose2d"),
-    "max_pool2d": ("torch:max_pool2d", "torch:max_pool2d_with_indices", "torch:adaptive_max_pool2d"),
-    "dropout": ("torch:dropout", "torch:feature_dropout", "torch:alpha_dropout", "torch:native_dropout"),
-    # the lessons' own training loops compute the same numbers
-    "train_one_epoch": ("course_lib.training", "course_lib.recipes"),
-    "evaluate_accuracy": ("course_lib.training", "course_lib.recipes"),
-}
-
-# graded name -> the course_lib module holding its reference (COURSE_SPEC.md)
-GRADED_TOPIC = {name: topic for topic, names in {
-    "neurons": "linear perceptron logic_gate_weights perceptron_train",
-    "activations": "step sigmoid tanh relu leaky_relu softmax sigmoid_grad tanh_grad relu_grad "
-                   "leaky_relu_grad",
-    "losses": "mse_loss binary_cross_entropy binary_cross_entropy_with_logits cross_entropy",
-    "gradient_descent": "gd_step momentum_step rmsprop_step adam_step fit_line",
-    "backprop": "linear_backward relu_backward sigmoid_backward softmax_cross_entropy_backward "
-                "numerical_gradient",
-    "mlp": "MLP train_one_epoch evaluate_accuracy",
-    "cnn": "conv_output_size conv2d max_pool2d SmallCNN",
-    "overfitting": "l1_penalty l2_penalty dropout EarlyStopping train_val_split",
-}.items() for name in names.split()}
-
-
-# Seconds a call may take when grading, for graded functions slower than the usual 5 s allows.
-TIME_LIMITS: dict[str, float] = {"train_one_epoch": 30, "evaluate_accuracy": 30}
-
-
-def load_ipython_extension(ipython) -> None:
-    """The grading kernel's extension (exercises/nbgrader_config.py): guards, and a note of the
-    objects the sealed hidden tests rely on, taken before any of the notebook's code runs."""
-    from course_lib import sealed
-    _grading_state.load_ipython_extension(ipython)
-    sealed.note_pristine()
-
+__all__ = ["call", "expect", "expect_raises", "expect_shapes", "new_generator", "random_tensors"]
 
 def _name_of(fn: Callable) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
-
-
-def forbidden_for(name: str) -> tuple[str, ...]:
-    """FORBIDDEN[name] and course_lib's own `name`: what the kernel's guard and the grader's static
-    check (course_lib/static_twins.py) both refuse."""
-    forbidden = FORBIDDEN.get(name, ())
-    if name in GRADED_TOPIC:
-        forbidden += (f"course_lib.{GRADED_TOPIC[name]}.{name}",)
-    return forbidden
 
 
 def _guarded(run: Callable[[], object], fn: Callable, args: tuple, kwargs: dict):
     __tracebackhide__ = True
     name = _name_of(fn)
     limit = max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0))
-    return _guard.guarded(run, name, inputs_by_name(fn, args, kwargs), forbidden_for(name), limit)
+    return _guard.guarded(run, name, inputs_by_name(fn, args, kwargs), FORBIDDEN.get(name, ()), limit)
 
 
 def call(fn: Callable, *args, **kwargs):

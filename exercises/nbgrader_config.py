@@ -1,6 +1,5 @@
 # nbgrader configuration of the course's exercises. Run nbgrader from this folder (README.md).
 import os
-import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
@@ -8,9 +7,10 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
+from course_grader.sealed_execute import SealedExecute
+from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from sealed_execute import SealedExecute  # noqa: E402 - needs HERE on the path
 
 c.CourseDirectory.course_id = "dl-fundamentals"
 c.CourseDirectory.root = HERE
@@ -24,16 +24,17 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 
 # Time limit per cell. Test cells call the learner's functions through
 # course_lib.exercise_checks, which stops any one call after a few seconds, so this only ends
-# top-level loops in a learner's own cells. nbgrader has no limit per notebook: grade.py adds one.
+# top-level loops in a learner's own cells. nbgrader has no limit per notebook: the class command
+# (python -m course_grader grade) adds one.
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 c.Execute.extra_arguments = [
     "--HistoryManager.hist_file=:memory:",
     # One-line error messages: a traceback would show the lines of the hidden tests.
     "--InteractiveShell.xmode=Minimal",
-    # Records which cell or graded function is running, so grade.py can name the part that
-    # killed or hung the kernel and skip it in the next attempt (course_lib/exercise_checks.py).
-    "--IPKernelApp.extensions=course_lib.exercise_checks",
+    # Records which cell or graded function is running, so the class command can name the part
+    # that killed or hung the kernel and skip it in the next attempt (course_grader/kernel_extension.py).
+    "--IPKernelApp.extensions=course_grader.kernel_extension",
 ]
 
 # A test cell the learner deleted is put back and run (nbgrader would silently skip it); an
@@ -44,16 +45,16 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
 
 # nbgrader's autograde steps, with Execute replaced by SealedExecute: the hidden tests' verdict is
-# reached in nbgrader's process, out of reach of the learner's code (course_lib/sealed.py).
+# reached in nbgrader's process, out of reach of the learner's code (course_grader/sealed.py).
 c.Autograde.autograde_preprocessors = [SealedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
-# Every grading kernel runs in a sandbox (course_lib/sandbox/): as a user of its own, with no
+# Every grading kernel runs in a sandbox (course_grader/sandbox/): as a user of its own, with no
 # network, within the memory, process and CPU limits below, writing only to a scratch folder,
 # and without sight of the hidden paths. It needs root; otherwise the kernel runs with rlimits
-# alone and grade.py reports the flag "not isolated". Keep these lines after the
+# alone and the class command reports the flag "not isolated". Keep these lines after the
 # autograde_preprocessors above: sandboxed() wraps the Execute step found there.
-from course_lib.sandbox import sandboxed  # noqa: E402
+from course_grader.sandbox import sandboxed  # noqa: E402
 
 c.Autograde.autograde_preprocessors = sandboxed(c.Autograde.get("autograde_preprocessors"))
 c.SandboxKernelManager.memory = "2G"  # swap included
@@ -64,7 +65,5 @@ c.SandboxKernelManager.uid_base = 60000  # each sandbox runs as a user of its ow
 # and the repository's history.
 c.SandboxKernelManager.hidden_paths = [HERE, os.path.join(os.path.dirname(HERE), ".git")]
 # course_lib's reference answers: a notebook can neither import nor read them. The hidden tests
-# never need them in the kernel (course_lib/sealed.py judges answers in nbgrader's process).
-c.SandboxKernelManager.hidden_reference_modules = [
-    f"course_lib.{name}" for name in ("neurons", "activations", "losses", "gradient_descent", "backprop", "mlp",
-                                      "cnn", "overfitting", "recipes", "training", "plotting")]
+# never need them in the kernel (course_grader/sealed.py judges answers in nbgrader's process).
+c.SandboxKernelManager.hidden_reference_modules = [f"course_lib.{name}" for name in (*TOPICS, *REFERENCE_HELPERS)]

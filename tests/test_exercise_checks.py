@@ -12,9 +12,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import course_lib.exercise_checks as ec
-from course_lib import _grading_state, _guard, activations, gradient_descent
-from course_lib._grading_state import cell_key
+from course_grader.kernel_extension import ProtocolHooks, cell_key
+from course_grader.protocol import GradingDir
+from course_lib import _guard, activations, gradient_descent
+from course_lib.exercise_rules import FORBIDDEN
 from course_lib.exercise_checks import call, expect, expect_raises, expect_shapes, random_tensors
 from course_lib.grading import GradingError
 
@@ -89,7 +90,11 @@ def test_a_function_that_loops_is_stopped_and_later_calls_fail_at_once(monkeypat
 def test_a_loop_that_swallows_interrupts_ends_the_grading_kernel_with_a_note(tmp_path):
     script = textwrap.dedent("""
         import time, torch
+        from course_grader.kernel_extension import ProtocolHooks
+        from course_grader.protocol import GradingDir
+        from course_lib import _guard
         from course_lib.exercise_checks import call
+        _guard.hooks = ProtocolHooks(GradingDir.from_env())  # as the grading kernel's extension does
         def tanh(z):
             while True:
                 try:
@@ -130,7 +135,7 @@ def test_when_grading_warnings_and_stderr_of_learner_code_stay_out_of_the_cell(m
 
 def test_a_poisoned_function_fails_at_once_with_the_reason(monkeypatch, tmp_path):
     (tmp_path / "poisoned.json").write_text(json.dumps({"calls": {"relu": "it killed the kernel"}}))
-    monkeypatch.setattr(_grading_state, "STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(_guard, "hooks", ProtocolHooks(GradingDir(tmp_path)))
 
     def relu(z):
         raise AssertionError("must not run")
@@ -140,7 +145,7 @@ def test_a_poisoned_function_fails_at_once_with_the_reason(monkeypatch, tmp_path
 
 
 def test_the_marker_names_the_function_running_and_is_cleared_after(monkeypatch, tmp_path):
-    monkeypatch.setattr(_grading_state, "STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(_guard, "hooks", ProtocolHooks(GradingDir(tmp_path)))
     seen = {}
 
     def step(z):
@@ -155,10 +160,10 @@ def test_the_marker_names_the_function_running_and_is_cleared_after(monkeypatch,
 def test_a_poisoned_cell_is_replaced_by_a_raise_that_says_why(monkeypatch, tmp_path):
     source = "import os\nos._exit(1)\n"
     (tmp_path / "poisoned.json").write_text(json.dumps({"cells": {cell_key(source): "it killed the kernel"}}))
-    monkeypatch.setattr(_grading_state, "STATE_DIR", str(tmp_path))
-    replaced = _grading_state.skip_poisoned_cells(source.splitlines(keepends=True))
+    hooks = ProtocolHooks(GradingDir(tmp_path))
+    replaced = hooks.skip_poisoned_cells(source.splitlines(keepends=True))
     assert replaced == ["raise RuntimeError('This cell was skipped by the grader: it killed the kernel.')\n"]
-    assert _grading_state.skip_poisoned_cells(["x = 1\n"]) == ["x = 1\n"]
+    assert hooks.skip_poisoned_cells(["x = 1\n"]) == ["x = 1\n"]
 
 
 def test_an_unfinished_stub_reads_not_implemented_yet():
@@ -199,7 +204,7 @@ def test_random_tensors_start_with_a_scalar_alternate_dtypes_and_differ_per_call
 
 
 def test_every_forbidden_entry_names_something_that_exists():
-    for name, entries in ec.FORBIDDEN.items():
+    for name, entries in FORBIDDEN.items():
         _, python = _guard.compile_forbidden(entries)
         paths = [e for e in entries if not e.startswith("torch:")]
         assert set(python.values()) >= set(paths), f"{name}: cannot find {set(paths) - set(python.values())}"

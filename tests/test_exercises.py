@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import re
 import sys
@@ -12,14 +11,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.exercise_checks import GRADED_TOPIC
+from course_grader.grade_class.attempts import outcome_of
+from course_grader.grade_class.runs import run_nbgrader
+from course_lib.exercise_rules import GRADED_TOPIC
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_config import LESSONS, SETUP_CELL, colab_badge, colab_url
 
 # Names whose hidden tests need no random input: the answer does not depend on one.
-SEALED = ("from course_lib.sealed import sealed_checks\n\n"
+SEALED = ("from course_grader.sealed import sealed_checks\n\n"
           "sealed_checks({name})  # fresh inputs and edge cases, judged by the grader outside this notebook")
 
 
@@ -109,8 +110,8 @@ def test_every_graded_name_has_a_locked_test_cell_with_points_examples_and_hidde
         assert meta(cell)["points"] > 0 and meta(cell)["locked"], key
         assert "from course_lib.exercise_checks import" in visible, f"{key}: import the checks in the cell itself"
         assert re.search(r"\b(expect\w*|call)\(", visible), f"{key}: the examples call no learner code through the checks"
-        # The hidden tests live in course_lib/hidden_tests/ and are judged outside the kernel
-        # (course_lib/sealed.py; tests/test_sealed.py checks their cases are fresh at every grading).
+        # The hidden tests live in course_grader/hidden_tests/ and are judged outside the kernel
+        # (course_grader/sealed.py; tests/test_sealed.py checks their cases are fresh at every grading).
         assert hidden.strip() == SEALED.format(name=key[5:]), f"{key}: the hidden part must be only\n{SEALED}"
 
 
@@ -130,25 +131,17 @@ def test_source_notebook_is_stored_without_outputs_on_the_python3_kernel(topic):
 def test_configuration_guards_feedback_and_time_limits():
     config = (ROOT / "exercises" / "nbgrader_config.py").read_text()
     for needed in ["c.Execute.timeout", "interrupt_on_timeout = True", "--InteractiveShell.xmode=Minimal",
-                   "--IPKernelApp.extensions=course_lib.exercise_checks", "add_missing_cells = True",
+                   "--IPKernelApp.extensions=course_grader.kernel_extension", "add_missing_cells = True",
                    "ClearHiddenTests]"]:
         assert needed in config
 
 
-def load_grade_script():
-    spec = importlib.util.spec_from_file_location("grade", ROOT / "exercises" / "grade.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_grade_script_kills_a_hung_run_and_its_kernel_in_a_session_of_its_own(tmp_path):
-    grade = load_grade_script()
     kernel = ("import subprocess, sys, time; "
               "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True); "
               f"open({str(tmp_path / 'pid')!r}, 'w').write(str(p.pid)); time.sleep(60)")
     start = time.perf_counter()
-    code, _ = grade.run_nbgrader([sys.executable, "-c", kernel], tmp_path, tmp_path, 3, io.StringIO())
+    code, _ = run_nbgrader([], tmp_path, tmp_path, 3, io.StringIO(), code=kernel)
     assert code is None and time.perf_counter() - start < 10
     pid = int((tmp_path / "pid").read_text())
     time.sleep(0.2)
@@ -165,4 +158,4 @@ def test_grade_script_kills_a_hung_run_and_its_kernel_in_a_session_of_its_own(tm
     (1, "[AutogradeApp | ERROR] No notebooks found", "error"),
 ], ids=["graded", "cell-timeout", "kernel-died", "iopub-timeout", "killed", "other-error"])
 def test_grade_script_tells_how_an_nbgrader_run_ended(code, text, outcome):
-    assert load_grade_script().outcome_of(code, text, 300)[0] == outcome
+    assert outcome_of(code, text, 300)[0] == outcome

@@ -16,7 +16,6 @@ to the copy's nbgrader_config.py, standing for the grading machinery's own flags
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -27,14 +26,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import psutil
 import pytest
 
-from course_lib.sandbox import zygote
-from test_nbgrader_pipeline import (ENV, EXERCISES, NBGRADER, NOT_COPIED, PARTIAL, PYTHON, cells_by_id, points_of,
-                                    read, run, submit)
+from course_grader.grade_class.attempts import outcome_of
+from course_grader.grade_class.gradebook import register_students
+from course_grader.grade_class.run import Run
+from course_grader.grade_class.runs import hide_passwords, kernel_environment, warm_launcher
+from course_grader.grade_class.submissions import submission_digest
+from course_grader.protocol import GradingDir
+from course_grader.sandbox import zygote
+from nbgrader_course import ENV, PYTHON, cells_by_id, new_course, read, run, submit, submit_kind
 
 ASSIGNMENT = "01_neurons"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -53,41 +58,22 @@ c.Execute.on_cell_complete = _flag_marked
 """
 
 
-def new_course(parent: Path, assignment: str, nbgrader_options: tuple[str, ...] = ()) -> Path:
-    """A copy of exercises/ with one assignment generated into a fresh gradebook."""
-    course = parent / "exercises"
-    shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
-    run([*NBGRADER, "generate_assignment", assignment, "--force", *nbgrader_options], course)
-    return course
-
-
-def submit_kind(course: Path, assignment: str, student: str, kind: str) -> float:
-    """Hand in the source's solutions ("reference"), the release as is ("blank") or PARTIAL's
-    ("partial") as `student`; return the autograded score it must get."""
-    if kind == "partial":
-        replace, _, score = PARTIAL[assignment]
-        submit(course, assignment, student, replace)
-        return score
-    submit(course, assignment, student, {}, blank=kind == "blank")
-    return sum(points_of(assignment).values()) if kind == "reference" else 0
-
-
 @pytest.fixture(scope="module")
 def grade():
-    """exercises/grade.py as a module."""
-    spec = importlib.util.spec_from_file_location("grade", EXERCISES / "grade.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The class command's modules (course_grader/grade_class/), by the names the tests use."""
+    return SimpleNamespace(Run=Run, register_students=register_students, kernel_environment=kernel_environment,
+                           outcome_of=outcome_of, hide_passwords=hide_passwords, warm_launcher=warm_launcher,
+                           submission_digest=submission_digest)
 
 
-def test_kernel_flags_are_taken_once_and_bad_ones_reported(grade, tmp_path):
+def test_kernel_flags_are_taken_once_and_bad_ones_reported(tmp_path):
+    folder = GradingDir(tmp_path)
     (tmp_path / "flags.json").write_text(json.dumps([KERNEL_FLAG]))
-    assert grade.take_kernel_flags(tmp_path) == [KERNEL_FLAG]
-    assert grade.take_kernel_flags(tmp_path) == [], "flags.json must be removed once read"
+    assert folder.take_flags() == [KERNEL_FLAG]
+    assert folder.take_flags() == [], "flags.json must be removed once read"
     for bad in ["not json", '{"kind": "x"}', '[{"kind": "x"}]', "[1]"]:
         (tmp_path / "flags.json").write_text(bad)
-        assert [f["kind"] for f in grade.take_kernel_flags(tmp_path)] == ["unreadable flags"], bad
+        assert [f["kind"] for f in folder.take_flags()] == ["unreadable flags"], bad
 
 
 def test_submission_digest_follows_every_file_of_the_folder(grade, tmp_path):
@@ -126,7 +112,7 @@ def test_kernels_start_warm_from_the_zygote_and_without_the_graders_secrets(grad
     code = "import json, os, sys; print(json.dumps(['torch' in sys.modules, sorted(os.environ)]))"
     with grade.warm_launcher():
         socket = os.environ[zygote.ENV]
-        done = subprocess.run([sys.executable, "-I", "-m", "course_lib.sandbox", "--scratch", str(tmp_path), "--",
+        done = subprocess.run([sys.executable, "-I", "-m", "course_grader.sandbox", "--scratch", str(tmp_path), "--",
                                sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     warm, names = json.loads(done.stdout.splitlines()[-1])
     assert warm, done.stderr

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from test_grade_class import new_course, submit_kind
-from test_nbgrader_pipeline import ENV, NBGRADER, PYTHON, ROOT, run
+from nbgrader_course import ENV, NBGRADER, PYTHON, ROOT, new_course, run, submit_kind
 
 pytestmark = pytest.mark.slow
 

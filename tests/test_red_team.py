@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from test_nbgrader_pipeline import NBGRADER, NOT_COPIED, PYTHON, cells_by_id, points_of, read, run, submit
+from nbgrader_course import EXERCISES, NBGRADER, NOT_COPIED, PYTHON, cells_by_id, points_of, read, run, submit
 
 pytestmark = pytest.mark.slow
 
@@ -49,10 +49,10 @@ CHEATS = {
         "        return super().__torch_function__(func, types, args, kwargs or {})\n\n"
         "def relu(z):\n    return z.clone().as_subclass(AlwaysRight)\n", "tampering"),
     "silences_sealed_checks": (
-        "import course_lib.sealed\ncourse_lib.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "tampering"),
+        "import course_grader.sealed\ncourse_grader.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "tampering"),
     "swaps_modules": (
-        "import sys, types\nfake = types.ModuleType('course_lib.sealed')\nfake.sealed_checks = lambda fn: None\n"
-        "sys.modules['course_lib.sealed'] = fake\n"
+        "import sys, types\nfake = types.ModuleType('course_grader.sealed')\nfake.sealed_checks = lambda fn: None\n"
+        "sys.modules['course_grader.sealed'] = fake\n"
         "checks = types.ModuleType('course_lib.exercise_checks')\n"
         "checks.expect = checks.call = lambda *args, **kwargs: None\n"
         "sys.modules['course_lib.exercise_checks'] = checks\n" + WRONG_RELU, "tampering"),
@@ -62,13 +62,13 @@ CHEATS = {
     "fakes_success_and_exits": (
         WRONG_RELU + "\nimport os\nprint('All tests passed: 15 / 15')\nos._exit(0)\n", "suspicious code"),
     "forges_answers": (  # writes answers of its own where the grader reads them, then silences the checks
-        "import os, torch, course_lib.sealed\n"
+        "import os, torch, course_grader.sealed\n"
         "seal = os.environ.get('COURSE_SEAL_DIR', '.')\n"
         "torch.save({'answers': [{'value': torch.zeros(1)}] * 50, 'replaced': []}, os.path.join(seal, 'relu.pt'))\n"
-        "course_lib.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "suspicious code"),
+        "course_grader.sealed.sealed_checks = lambda fn: None\n" + WRONG_RELU, "suspicious code"),
     "forges_twin_answers": (  # relu calls torch.relu; its test is faked and its answers forged, so the
         # kernel's twin check never runs: only the grader's reading of the code (static_twins) sees it
-        "import os, torch, course_lib.exercise_checks as checks, course_lib.sealed as sealed\n"
+        "import os, torch, course_lib.exercise_checks as checks, course_grader.sealed as sealed\n"
         "real_expect, real_sealed_checks = checks.expect, sealed.sealed_checks\n\n"
         "def relu(z):\n    return torch.relu(z)\n\n"
         "def expect(fn, *args, **kwargs):\n    if fn is not relu:\n        real_expect(fn, *args, **kwargs)\n\n"
@@ -78,7 +78,7 @@ CHEATS = {
         "    answers = [{'value': torch.relu(*case['args'])} for case in cases]\n"
         "    torch.save({'answers': answers, 'replaced': []}, os.path.join(seal, 'relu.pt'))\n\n"
         "checks.expect, sealed.sealed_checks = expect, sealed_checks\n", "calls its twin"),
-    # These three need the sandbox (course_lib/sandbox/): without it they would work.
+    # These three need the sandbox (course_grader/sandbox/): without it they would work.
     "reads_the_reference_from_disk": (
         "import importlib.util, os\n"
         "folder = os.path.dirname(importlib.util.find_spec('course_lib').origin)\n"
@@ -104,7 +104,6 @@ EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nb
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict:
     import shutil
-    from test_nbgrader_pipeline import EXERCISES
     course = tmp_path_factory.mktemp("red_team") / "exercises"
     shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
     shutil.rmtree(course / "release")

@@ -1,4 +1,4 @@
-"""course_lib/sandbox/: the sandbox around a submission's grading kernel.
+"""course_grader/sandbox/: the sandbox around a submission's grading kernel.
 
 Each test runs a small Python program in the launcher and reads what it printed (its last line,
 JSON) and the flags the launcher appended to COURSE_GRADING_DIR/flags.json. The isolation tests
@@ -29,11 +29,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import sandbox
-from course_lib.sandbox import zygote
+from course_grader import sandbox
+from course_grader.sandbox import zygote
 
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCHER = [sys.executable, "-I", "-m", "course_lib.sandbox"]
+LAUNCHER = [sys.executable, "-I", "-m", "course_grader.sandbox"]
 
 
 def _can_isolate() -> bool:
@@ -48,7 +48,7 @@ needs_isolation = pytest.mark.skipif(not _can_isolate(), reason="needs root, nam
 
 @pytest.fixture(scope="module")
 def zygote_socket(tmp_path_factory):
-    """A zygote (course_lib/sandbox/zygote.py), as exercises/grade.py starts one: its socket."""
+    """A zygote (course_grader/sandbox/zygote.py), as exercises/grade.py starts one: its socket."""
     path = tmp_path_factory.mktemp("zygote") / "socket"
     process = subprocess.Popen([sys.executable, "-I", zygote.__file__, str(path)])
     yield str(path)
@@ -124,7 +124,7 @@ def test_a_process_flood_stops_at_the_process_limit(tmp_path, via):
     assert done.returncode == 0, done.stderr  # the program ended by itself, sleeping children and all
     assert result["started"] < 64 and result["refused"] > 2900, result
     assert kinds(flags) == ["processes"], flags
-    assert "course_lib.sandbox: processes limit reached: " in done.stderr
+    assert "course_grader.sandbox: processes limit reached: " in done.stderr
     assert not processes_of(result["uid"]), "processes of the sandbox outlived it"
     assert_cgroups_removed(result["uid"])
 
@@ -321,7 +321,7 @@ print(json.dumps(outcome))
 def test_the_grading_directory_is_shared_except_flags(tmp_path, via):
     grading = tmp_path / "grading"
     (grading / "seal").mkdir(parents=True)
-    (grading / "seal").chmod(0o733)  # as exercises/sealed_execute.py makes it
+    (grading / "seal").chmod(0o733)  # as course_grader/sealed_execute.py makes it
     (grading / "poisoned.json").write_text('{"calls": {}}')
     (grading / "flags.json").write_text('[{"kind": "earlier", "detail": "kept"}]')
     done, result, flags = launch(tmp_path, GRADING_DIR, "--cpu", "1")

@@ -1,4 +1,4 @@
-"""course_lib.sealed and course_lib/hidden_tests: hidden tests judged outside the learner's kernel.
+"""course_grader.sealed and course_grader/hidden_tests: hidden tests judged outside the learner's kernel.
 
 The end-to-end proof (real nbgrader, cheating submissions) is tests/test_red_team.py; here the
 pieces: what may cross from the kernel to the grader, how answers are judged, and that every
@@ -11,8 +11,8 @@ import io
 import pytest
 import torch
 
-from course_lib import sealed
-from course_lib.exercise_checks import GRADED_TOPIC
+from course_grader import hidden_test, protocol, sealed, verdicts
+from course_lib.exercise_rules import GRADED_TOPIC
 from course_lib.grading import GradingError
 
 
@@ -44,7 +44,7 @@ def roundtrip(data):
 @pytest.mark.parametrize("value", [torch.ones(2, 3), 3, 2.5, True, None, "AND", (torch.zeros(1), [1, 2]),
                                    {"loss": 0.5, "state": [torch.ones(1)]}, torch.Size([2, 3]), torch.float64])
 def test_plain_data_crosses_and_survives_a_weights_only_load(value):
-    data = sealed.to_data(value)
+    data = verdicts.to_data(value)
     again = roundtrip(data)
     assert str(again) == str(data)
 
@@ -52,8 +52,8 @@ def test_plain_data_crosses_and_survives_a_weights_only_load(value):
 @pytest.mark.parametrize("value", [torch.ones(2).as_subclass(Posing), object(), {1: torch.ones(1)},
                                    [torch.ones(1), lambda: 0], torch.nn.Linear(1, 1)])
 def test_anything_else_is_refused_with_a_message(value):
-    with pytest.raises(GradingError, match=sealed.NOT_PLAIN):
-        sealed.to_data(value)
+    with pytest.raises(GradingError, match=verdicts.NOT_PLAIN):
+        verdicts.to_data(value)
 
 
 def test_a_tensor_subclass_would_not_load_on_the_grader_side_either():
@@ -66,42 +66,42 @@ def test_a_tensor_subclass_would_not_load_on_the_grader_side_either():
 
 def test_the_answer_is_a_copy_so_later_changes_in_the_kernel_cannot_alter_it():
     z = torch.zeros(3)
-    answer = sealed.answer(sealed.hidden_test_of("relu"), lambda z: z, {"args": (z,)})
+    answer = verdicts.answer(hidden_test.hidden_test_of("relu"), lambda z: z, {"args": (z,)})
     z.fill_(7)
     assert answer["value"].tolist() == [0.0, 0.0, 0.0]
 
 
 def test_verify_passes_right_answers_and_names_the_first_wrong_one():
-    test = sealed.hidden_test_of("sigmoid")
+    test = hidden_test.hidden_test_of("sigmoid")
     cases = test.cases(torch.Generator().manual_seed(0))
-    right = [sealed.answer(test, sigmoid, case) for case in cases]
-    assert sealed.verify(test, cases, right) is None
-    wrong = [sealed.answer(test, lambda z: z, case) for case in cases]
-    problem = sealed.verify(test, cases, wrong)
+    right = [verdicts.answer(test, sigmoid, case) for case in cases]
+    assert verdicts.verify(test, cases, right) is None
+    wrong = [verdicts.answer(test, lambda z: z, case) for case in cases]
+    problem = verdicts.verify(test, cases, wrong)
     assert problem and problem.startswith("sigmoid") and "wrong values" in problem
 
 
 @pytest.mark.parametrize("answers", [None, [], "forged", [{"value": torch.ones(1)}]])
 def test_missing_or_forged_answers_fail(answers):
-    test = sealed.hidden_test_of("sigmoid")
+    test = hidden_test.hidden_test_of("sigmoid")
     cases = test.cases(torch.Generator().manual_seed(0))
-    assert sealed.verify(test, cases, answers)
+    assert verdicts.verify(test, cases, answers)
 
 
 @pytest.mark.parametrize("response", [{"value": 1, "error": "x"}, {"other": 1}, "text", None])
 def test_a_malformed_answer_is_judged_wrong(response):
-    test = sealed.hidden_test_of("relu")
-    assert "malformed" in sealed.judge(test, {"args": (torch.ones(1),)}, response)
+    test = hidden_test.hidden_test_of("relu")
+    assert "malformed" in verdicts.judge(test, {"args": (torch.ones(1),)}, response)
 
 
 def test_an_error_in_the_kernel_is_the_verdict():
-    test = sealed.hidden_test_of("relu")
-    assert sealed.judge(test, {"args": (torch.ones(1),)}, {"error": "relu: not implemented yet"}) == \
+    test = hidden_test.hidden_test_of("relu")
+    assert verdicts.judge(test, {"args": (torch.ones(1),)}, {"error": "relu: not implemented yet"}) == \
         "relu: not implemented yet"
 
 
 def test_sealed_checks_decides_on_the_spot_without_a_seal_directory(monkeypatch):
-    monkeypatch.delenv(sealed.ENV, raising=False)
+    monkeypatch.delenv(protocol.SEAL_ENV, raising=False)
     sealed.sealed_checks(relu)
     def wrong(z):
         return z
@@ -111,20 +111,20 @@ def test_sealed_checks_decides_on_the_spot_without_a_seal_directory(monkeypatch)
 
 
 def test_sealed_checks_only_answers_when_grading(tmp_path, monkeypatch):
-    test = sealed.hidden_test_of("relu")
+    test = hidden_test.hidden_test_of("relu")
     cases = {"relu": test.cases(torch.Generator().manual_seed(1))}
-    torch.save(cases, tmp_path / sealed.CASES_FILE)
-    monkeypatch.setenv(sealed.ENV, str(tmp_path))
+    torch.save(cases, tmp_path / protocol.CASES)
+    monkeypatch.setenv(protocol.SEAL_ENV, str(tmp_path))
     def relu(z):
         return z  # wrong, yet nothing is raised in the kernel: the grader judges
     sealed.sealed_checks(relu)
     written = torch.load(tmp_path / "relu.pt", weights_only=True)
     assert len(written["answers"]) == len(cases["relu"])
-    assert sealed.verify(test, cases["relu"], written["answers"])
+    assert verdicts.verify(test, cases["relu"], written["answers"])
 
 
 def test_sealed_checks_says_so_when_the_graders_inputs_are_missing(tmp_path, monkeypatch):
-    monkeypatch.setenv(sealed.ENV, str(tmp_path))
+    monkeypatch.setenv(protocol.SEAL_ENV, str(tmp_path))
     with pytest.raises(GradingError, match="unreachable"):
         sealed.sealed_checks(relu)
 
@@ -138,7 +138,7 @@ def test_replacing_a_watched_object_is_noticed(monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(GRADED_TOPIC))
 def test_every_graded_name_has_a_hidden_test_with_fresh_plain_cases(name):
-    test = sealed.hidden_test_of(name)
+    test = hidden_test.hidden_test_of(name)
     first = test.cases(torch.Generator().manual_seed(1))
     again = test.cases(torch.Generator().manual_seed(1))
     other = test.cases(torch.Generator().manual_seed(2))
@@ -150,8 +150,8 @@ def test_every_graded_name_has_a_hidden_test_with_fresh_plain_cases(name):
 
 @pytest.mark.parametrize("name", ["MLP", "train_one_epoch", "EarlyStopping", "SmallCNN", "perceptron_train"])
 def test_an_answer_not_in_the_form_respond_sends_fails_without_stopping_the_grader(name):
-    test = sealed.hidden_test_of(name)
+    test = hidden_test.hidden_test_of(name)
     case = test.cases(torch.Generator().manual_seed(0))[0]
     for forged in [{"unexpected": 1}, [1, 2], "text", 7]:
-        problem = sealed.judge(test, case, {"value": forged})
+        problem = verdicts.judge(test, case, {"value": forged})
         assert problem and problem.startswith(name), (forged, problem)

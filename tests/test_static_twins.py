@@ -1,4 +1,4 @@
-"""course_lib/static_twins.py: the grader reads the notebook's code for calls of a function's twin.
+"""course_grader/static_twins.py: the grader reads the notebook's code for calls of a function's twin.
 
 The kernel's guard (tests/test_exercise_checks.py) sees what runs, but inside the learner's kernel,
 where the notebook can switch it off and forge the answers. This check reads what is written, in
@@ -6,8 +6,6 @@ nbgrader's process. The end-to-end proof is the red-team case "forges_twin_answe
 (tests/test_red_team.py); here the reader itself, and SealedExecute's use of its verdict.
 """
 from __future__ import annotations
-
-import importlib.util
 from pathlib import Path
 
 import nbformat
@@ -15,14 +13,13 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course_lib.exercise_checks import FORBIDDEN, GRADED_TOPIC, forbidden_for
-from course_lib.sealed import CASES_FILE, hidden_test_of
-from course_lib.static_twins import Bindings, twin_call
+from course_grader import sealed_execute
+from course_grader.hidden_test import hidden_test_of
+from course_grader.protocol import CASES as CASES_FILE
+from course_grader.static_twins import Bindings, twin_call
+from course_lib.exercise_rules import FORBIDDEN, GRADED_TOPIC
 
 EXERCISES = Path(__file__).resolve().parents[1] / "exercises"
-_spec = importlib.util.spec_from_file_location("sealed_execute", EXERCISES / "sealed_execute.py")
-sealed_execute = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sealed_execute)
 
 
 def twin_of(name: str, *cells: str) -> str | None:
@@ -123,8 +120,8 @@ def test_a_name_built_at_run_time_escapes_the_static_check():
 
 @pytest.mark.parametrize("name", sorted(set(FORBIDDEN) | set(GRADED_TOPIC)))
 def test_every_entry_the_kernels_guard_refuses_is_caught_here_too(name):
-    """The reader takes exercise_checks.forbidden_for itself: no second list to keep in step."""
-    for entry in forbidden_for(name):
+    """The reader takes exercise_rules.FORBIDDEN itself: no second list to keep in step."""
+    for entry in FORBIDDEN[name]:
         path = f"torch.{entry.removeprefix('torch:')}" if entry.startswith("torch:") else entry
         code = f"import {path.partition('.')[0]}\n\ndef {name}(*args):\n    return {path}(*args)"
         assert twin_of(name, code), (name, entry)

@@ -1,0 +1,80 @@
+"""One student's submitted folder: can nbgrader read it, what did the student change, has it changed.
+
+Also the kinds of flag the class command raises and one student's result, as it is reported
+and recorded.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course_grader.protocol import flag
+
+# Kinds of flag that the class command raises; the grader's other parts add kinds of their own.
+TIME_LIMIT, KILLED, MISSING, UNREADABLE, EDITED, GRADER_ERROR = (
+    "time limit", "killed kernel", "missing", "unreadable", "edited tests", "grader error")
+
+
+@dataclass
+class Result:
+    """One student's grading as reported (summary.json) and recorded (finished/STUDENT.json)."""
+    student: str
+    status: str  # "graded", "graded, parts skipped" or "zero"
+    reasons: list[str]  # the details of the flags below that are the class command's own
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+    seconds: float
+    flags: list[dict] = field(default_factory=list)  # {"kind", "detail"}
+
+    def graded_elsewhere(self, score: float, max_score: float, needs_manual_grade: bool) -> Result:
+        """This result with the gradebook's current score: a manual grade may have come since."""
+        return Result(self.student, self.status, self.reasons, score, max_score, needs_manual_grade,
+                      self.seconds, self.flags)
+
+
+def submission_digest(course: Path, assignment: str, student: str) -> str:
+    """sha256 of the submitted folder: every file's name and bytes (timestamp.txt included)."""
+    folder = course / "submitted" / student / assignment
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(folder)}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def check_files(course: Path, assignment: str, student: str) -> tuple[dict | None, list[dict]]:
+    """(a flag saying why nbgrader cannot read this submission at all, or None; flags of edited read-only cells)."""
+    expected = sorted(p.name for p in (course / "source" / assignment).glob("*.ipynb"))
+    folder = course / "submitted" / student / assignment
+    found = sorted(p.name for p in folder.glob("*.ipynb"))
+    missing = [name for name in expected if name not in found]
+    if missing and len(missing) == len(expected):
+        others = [name for name in found if name not in expected]
+        if others:
+            return flag(MISSING, f"{', '.join(missing)} not found; the folder holds {', '.join(others)}: "
+                                 f"rename it to {missing[0]} and grade again"), []
+        return flag(MISSING, f"{', '.join(missing)} not found in {folder.relative_to(course)}"), []
+    notes = []
+    for name in (name for name in found if name in expected):
+        try:
+            submitted = nbformat.read(folder / name, as_version=4)
+            nbformat.validate(submitted)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is the same problem
+            return flag(UNREADABLE, f"{name} is not a readable notebook ({type(err).__name__}: {str(err)[:120]})"), []
+        notes += edited_cells(nbformat.read(course / "release" / assignment / name, as_version=4), submitted)
+    return None, notes
+
+
+def edited_cells(release, submitted) -> list[dict]:
+    """Read-only cells (tests, setup) the student changed or deleted; nbgrader restores them."""
+    def locked(nb):
+        return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("locked")}
+    theirs = locked(submitted)
+    return [flag(EDITED, f"read-only cell {key} was {'deleted' if key not in theirs else 'edited'}: graded "
+                         f"with the original") for key, source in locked(release).items() if theirs.get(key) != source]

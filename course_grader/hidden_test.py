@@ -1,0 +1,87 @@
+"""The hidden test of a graded name: how its cases are drawn, answered and judged; and their registry.
+
+Each module of course_grader/hidden_tests/ registers, for the graded names of its topic, a
+`HiddenTest`: `cases` (trusted, in the grader's process: draws fresh inputs from a generator),
+`respond` (runs in the learner's kernel: what to send back for a case; by default the learner's
+function called on the case's arguments through course_lib.exercise_checks.call) and `check`
+(trusted: raises GradingError when the answer is wrong; by default a comparison with course_lib's
+reference).
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from course_lib.exercise_checks import call
+from course_lib.exercise_rules import GRADED_TOPIC
+from course_lib.grading import assert_close
+from course_lib.grading.calling import inputs_by_name
+
+_REGISTRY: dict[str, "HiddenTest"] = {}
+
+
+@dataclass(frozen=True)
+class HiddenTest:
+    """The hidden test of one graded name. A case is a dict of plain data; by convention
+    "args" and "kwargs" are what the learner's function is called with, "hint" is shown on failure,
+    "rtol"/"atol" loosen the comparison, "names" labels the parts of a tuple result."""
+    name: str
+    cases: Callable[[torch.Generator], list[dict]]
+    respond: Callable[[Callable, dict], object]
+    check: Callable[[dict, object], None]
+    doc: str = field(default="")
+
+
+def _call_case(fn: Callable, case: dict):
+    return call(fn, *case.get("args", ()), **case.get("kwargs", {}))
+
+
+def reference(path: str) -> Callable:
+    """course_lib's reference for a dotted path, imported only on the grader's side."""
+    module, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def inputs_of(fn: Callable, case: dict) -> dict:
+    """The case's arguments by parameter name, for messages."""
+    return inputs_by_name(fn, case.get("args", ()), case.get("kwargs", {}))
+
+
+def compare_with(path: str) -> Callable[[dict, object], None]:
+    """The usual check: the answer equals the reference's on the same arguments."""
+    def check(case: dict, answer: object) -> None:
+        ref = reference(path)
+        expected = ref(*case.get("args", ()), **case.get("kwargs", {}))
+        assert_close(answer, expected, name=path.rpartition(".")[2], inputs=inputs_of(ref, case),
+                     rtol=case.get("rtol", 1e-5), atol=case.get("atol", 1e-6), hint=case.get("hint"),
+                     names=case.get("names"))
+    return check
+
+
+def hidden_test(name: str, *, like: str | None = None, respond: Callable | None = None,
+                check: Callable | None = None) -> Callable:
+    """Register the decorated `cases(generator) -> list[dict]` as the hidden test of `name`.
+
+    like: dotted path of the reference to compare with (the default check); respond: what the
+    kernel sends back for a case (default: the learner's function called on args and kwargs).
+    """
+    def register(cases: Callable[[torch.Generator], list[dict]]):
+        if check is None and like is None:
+            raise ValueError(f"hidden test {name}: give `like` (a reference) or `check`")
+        _REGISTRY[name] = HiddenTest(name, cases, respond or _call_case, check or compare_with(like),
+                                     cases.__doc__ or "")
+        return cases
+    return register
+
+
+def hidden_test_of(name: str) -> HiddenTest:
+    """The registered hidden test of a graded name (its topic's module is imported on first use)."""
+    if name not in _REGISTRY:
+        if name in GRADED_TOPIC:
+            importlib.import_module(f"course_grader.hidden_tests.{GRADED_TOPIC[name]}")
+    if name not in _REGISTRY:
+        raise KeyError(f"no hidden test for {name!r} in course_grader/hidden_tests/")
+    return _REGISTRY[name]

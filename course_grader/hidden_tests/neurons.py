@@ -1,0 +1,82 @@
+"""Hidden tests of 01_neurons. The learned or chosen weights are judged by what a perceptron
+with them does (the grader's own perceptron), not by their values."""
+from __future__ import annotations
+
+import torch
+
+from course_lib.exercise_checks import expect_shapes
+from course_lib.grading import assert_close
+from course_grader.hidden_tests._cases import linear_inputs
+from course_grader.hidden_test import hidden_test, reference
+
+GATE_INPUTS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+TRUTH = {"AND": [0.0, 0.0, 0.0, 1.0], "OR": [0.0, 1.0, 1.0, 1.0], "NAND": [1.0, 1.0, 1.0, 0.0]}
+
+
+@hidden_test("linear", like="course_lib.neurons.linear")
+def linear_cases(g: torch.Generator) -> list[dict]:
+    """Batches of no, one and two leading dimensions, float32 and float64, with and without bias."""
+    cases = []
+    for x, weight in linear_inputs(g, [(), (1,), (7,), (2, 3)]):
+        cases += [{"args": (x, weight, torch.randn(weight.shape[0], generator=g, dtype=x.dtype))},
+                  {"args": (x, weight), "hint": "bias=None means: no bias"}]
+    return cases
+
+
+@hidden_test("perceptron", like="course_lib.neurons.perceptron")
+def perceptron_cases(g: torch.Generator) -> list[dict]:
+    cases = []
+    for lead, dtype in [((9,), torch.float32), ((2, 5), torch.float64), ((), torch.float32)]:
+        n_in, n_out = torch.randint(1, 6, (2,), generator=g).tolist()
+        cases.append({"args": (torch.randn(*lead, n_in, generator=g, dtype=dtype),
+                               torch.randn(n_out, n_in, generator=g, dtype=dtype),
+                               torch.randn(n_out, generator=g, dtype=dtype))})
+    return cases + [{"args": (torch.zeros(3, 2), torch.ones(2, 2), torch.zeros(2)), "hint": "a sum of exactly 0 gives 0"}]
+
+
+def check_gate(case: dict, answer) -> None:
+    gate = case["args"][0]
+    expect_shapes(f"logic_gate_weights({gate!r})", answer, (1, 2), (1,), dtype=torch.float32, labels=("weight", "bias"))
+    fired = reference("course_lib.neurons.perceptron")(GATE_INPUTS, *answer)
+    assert_close(fired, torch.tensor(TRUTH[gate]).unsqueeze(1), name=f"a perceptron with your {gate} weights",
+                 inputs={"x": GATE_INPUTS}, hint=f"expected the truth table of {gate}")
+
+
+@hidden_test("logic_gate_weights", check=check_gate)
+def gate_cases(g: torch.Generator) -> list[dict]:
+    return [{"args": (gate,)} for gate in TRUTH]
+
+
+def separable(g: torch.Generator, n: int, n_features: int, dtype: torch.dtype):
+    """n points with a margin around a random line, labelled by its side; the reference separates them."""
+    train, perceptron = reference("course_lib.neurons.perceptron_train"), reference("course_lib.neurons.perceptron")
+    while True:
+        w, b = torch.randn(n_features, generator=g), 0.5 * torch.randn((), generator=g)
+        X = 2 * torch.rand(8 * n, n_features, generator=g) - 1
+        z = (X @ w + b) / w.norm()
+        X, z = X[z.abs() > 0.15][:n].to(dtype), z[z.abs() > 0.15][:n]
+        y = (z > 0).to(dtype)
+        weight, bias = train(X, y)
+        if len(y) == n and 0 < y.sum() < n and (perceptron(X, weight, bias)[:, 0] == y).all():
+            return X, y
+
+
+def check_training(case: dict, answer) -> None:
+    X, y = case["args"]
+    if "epochs" in case.get("kwargs", {}):  # XOR: no separating line, it must just stop
+        expect_shapes("perceptron_train on XOR (no separating line: it must stop after `epochs` passes)",
+                      answer, (1, 2), (1,), labels=("weight", "bias"))
+        return
+    n, n_features = X.shape
+    expect_shapes("perceptron_train", answer, (1, n_features), (1,), dtype=X.dtype, labels=("weight", "bias"))
+    fired = reference("course_lib.neurons.perceptron")(X, *answer)
+    assert_close(fired, y.unsqueeze(1), name="a perceptron with the weights perceptron_train learned",
+                 inputs={"X": X}, hint=f"after training on {n} separable points with {n_features} features, "
+                 "some are still on the wrong side: update on every mistake and keep going until a pass makes none")
+
+
+@hidden_test("perceptron_train", check=check_training)
+def training_cases(g: torch.Generator) -> list[dict]:
+    cases = [{"args": separable(g, n, k, dtype)}
+             for n, k, dtype in [(20, 2, torch.float32), (30, 3, torch.float64), (40, 4, torch.float32)]]
+    return cases + [{"args": (GATE_INPUTS.clone(), torch.tensor([0.0, 1.0, 1.0, 0.0])), "kwargs": {"epochs": 20}}]

@@ -1,0 +1,96 @@
+"""run(): CMD in the sandbox, or, where none can be built, with the rlimits alone after a warning;
+then the flags for the limits it hit. Grading never fails because the sandbox is unavailable."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from course_grader.sandbox.cgroups import Cgroups
+from course_grader.protocol import ENV as GRADING_ENV
+from course_grader.sandbox.grading_dir import record_flags, remove_untouched_running, shared_entries
+from course_grader.sandbox.limits import Limits, size_text
+from course_grader.sandbox.linux import SetupError, describe
+from course_grader.sandbox.processes import RunHere, remember_signal_mask, run_in_sandbox, run_plain
+from course_grader.sandbox.view import HIDDEN_ALWAYS, give
+
+# Where programs keep caches and settings. Pointing at the grader's folders, they would fail
+# inside; unset, they default to places under HOME, the scratch directory.
+WRITE_LOCATIONS = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+                   "XDG_RUNTIME_DIR", "MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR",
+                   "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR")
+# The grader's, not CMD's: the gradebook's URL may hold a password, and the zygote's socket
+# (zygote.py) is the grader's way to start kernels.
+NOT_PASSED = ("NBGRADER_DB_URL", "COURSE_SANDBOX_ZYGOTE")
+
+
+def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int,
+                 run_here: RunHere | None = None) -> tuple[dict, list[dict]]:
+    """Run CMD in the sandbox: (how it ended, flags). Raises SetupError if no sandbox could be made."""
+    cgroups, grading_dir, created_running = None, env.get(GRADING_ENV), False
+    try:
+        cgroups = Cgroups(limits, uid_base)
+        shared = []
+        if grading_dir and os.path.isdir(grading_dir):
+            grading_dir = os.path.realpath(grading_dir)
+            shared, created_running = shared_entries(grading_dir, cgroups.uid)
+            hidden = [*hidden, grading_dir]
+        give(scratch, cgroups.uid)
+    except Exception as err:  # noqa: BLE001 - whatever it is, grading goes on without the sandbox
+        if cgroups:
+            cgroups.remove()
+        raise SetupError(describe(err)) from None
+    try:
+        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, run_here)
+        flags, killed, refused = [], cgroups.oom_kills(), cgroups.processes_refused()
+        if killed:
+            flags.append({"kind": "memory", "detail": f"killed at the memory limit of {size_text(limits.memory)} "
+                                                      f"({killed} process(es) ended by the OOM killer)"})
+        if refused:
+            flags.append({"kind": "processes", "detail": f"{refused} new processes or threads refused at the "
+                                                         f"limit of {limits.processes}"})
+        return result, flags + _cpu_flags(result, limits)
+    finally:
+        cgroups.remove()
+        if created_running:
+            remove_untouched_running(grading_dir)
+
+
+def _cpu_flags(result: dict, limits: Limits) -> list[dict]:
+    if result["signal"] == signal.SIGXCPU or (result["signal"] == signal.SIGKILL and result["cpu"] >= limits.cpu):
+        return [{"kind": "cpu", "detail": f"stopped after {limits.cpu} s of CPU time ({result['cpu']:g} s used)"}]
+    return []
+
+
+def why_not_isolated() -> str | None:
+    if os.geteuid() != 0:
+        return f"not root (uid {os.geteuid()})"
+    if not sys.platform.startswith("linux"):
+        return f"namespaces and cgroups need Linux, not {sys.platform}"
+    return None
+
+
+def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | None = None,
+        uid_base: int = 60000, run_here: RunHere | None = None) -> int:
+    """Run CMD in the sandbox, or with rlimits alone if there can be none; its exit code (128 +
+    signal if killed). run_here: see processes.py (the zygote's forks)."""
+    limits = limits or Limits()
+    remember_signal_mask()
+    scratch = os.path.realpath(scratch)
+    hidden = [os.path.realpath(p) for p in (*HIDDEN_ALWAYS, *hidden)]
+    env = {k: v for k, v in os.environ.items() if k not in WRITE_LOCATIONS and k not in NOT_PASSED}
+    env.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)
+    why_not = why_not_isolated()
+    if why_not is None:
+        try:
+            result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here)
+        except SetupError as err:
+            why_not = str(err)
+    if why_not is not None:
+        print(f"course_grader.sandbox: WARNING: not isolated ({why_not}): the code runs as this user, "
+              "can read and write what it can, and is held only by CPU, file size and process limits",
+              file=sys.stderr)
+        result = run_plain(cmd, env, scratch, limits, run_here)
+        flags = [{"kind": "not isolated", "detail": why_not}, *_cpu_flags(result, limits)]
+    record_flags(flags)
+    return result["code"] if result["signal"] is None else 128 + result["signal"]

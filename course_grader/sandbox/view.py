@@ -1,0 +1,79 @@
+"""The sandbox's view of the file system, built in its new mount namespace: hidden folders are an
+empty tmpfs and hidden files /dev/null, every mount is read-only, and the scratch directory (the
+sandbox user's alone) and the shared entries of the grading directory are the places it can write.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from course_grader.sandbox.linux import (MOUNT_OPTIONS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
+                                      MS_RDONLY, MS_REC, MS_REMOUNT, mount, read_file)
+
+HIDDEN_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _mount_points() -> list[tuple[str, int]]:
+    """(mount point, its per-mount flags) from /proc/self/mountinfo."""
+    found = []
+    for line in read_file("/proc/self/mountinfo").splitlines():
+        fields = line.split()
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+        flags = 0
+        for option in fields[5].split(","):
+            flags |= MOUNT_OPTIONS.get(option, 0)
+        found.append((point, flags))
+    return found
+
+
+def _closed_parent(path: str) -> str | None:
+    """The outermost folder above path that others cannot enter, if any."""
+    parts = path.split(os.sep)
+    for i in range(1, len(parts)):
+        folder = os.sep.join(parts[:i]) or os.sep
+        if not os.stat(folder).st_mode & 0o001:
+            return folder
+    return None
+
+
+def build_view(scratch: str, hidden: list[str], shared: list[str], readable: list[str]) -> None:
+    """In a new mount namespace: hide; bind back `readable` (read-only), then the scratch directory
+    and `shared` (writable where their own permissions allow); make every other mount read-only."""
+    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here shows outside
+    # A folder above a path bound back that is closed to others (pyenv's Pythons live in /root)
+    # is hidden too, so that the path can be reached in the empty folder that replaces it.
+    readable = [path for path in readable if _closed_parent(path)]
+    writable = [scratch, *shared]
+    hidden = [*hidden, *filter(None, map(_closed_parent, [*readable, *writable]))]
+    # Opened before anything is hidden: a tmpfs over /tmp also hides a scratch directory in /tmp.
+    keep = {path: os.open(path, os.O_PATH) for path in [*readable, *writable]}
+    for path in hidden:
+        if os.path.isdir(path):
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=755")
+        elif os.path.exists(path):
+            mount("/dev/null", path, None, MS_BIND)
+    for path, fd in keep.items():
+        if not os.path.exists(path):  # hidden above: make a mount point in the tmpfs
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(path)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+    for point, flags in _mount_points():
+        if point in writable or point == "/proc" or point.startswith("/proc/"):
+            continue
+        try:
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+        except OSError:
+            pass  # stays writable, but only where the sandbox's user has permission to write
+
+
+def give(scratch: str, uid: int) -> None:
+    """The scratch directory and everything in it to the sandbox's user, and to nobody else."""
+    for root, dirs, files in os.walk(scratch):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+    os.chown(scratch, uid, uid)
+    os.chmod(scratch, 0o700)

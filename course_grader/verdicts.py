@@ -1,0 +1,69 @@
+"""What crosses from the learner's kernel to the grader, and the grader's verdict on it.
+
+In the kernel, `answer` turns what the learner's function returned into plain data (tensors,
+numbers, strings, lists, tuples, dicts) or the reason the call failed. In the grader's process,
+`verify` judges the answers to a hidden test's cases with its trusted `check`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from course_grader.hidden_test import HiddenTest
+from course_lib.grading import GradingError
+
+NOT_PLAIN = "not a plain tensor or number"
+
+
+def to_data(x: object, where: str = "the result") -> object:
+    """x as plain data; anything else (a tensor subclass, a learner's object) is refused."""
+    if type(x) is torch.Tensor:
+        return x.detach().cpu().clone()
+    if x is None or type(x) in (bool, int, float, str) or isinstance(x, (torch.dtype, torch.Size)):
+        return tuple(x) if isinstance(x, torch.Size) else x
+    if type(x) in (list, tuple):
+        return type(x)(to_data(v, f"{where}[{i}]") for i, v in enumerate(x))
+    if type(x) is dict and all(type(k) is str for k in x):
+        return {k: to_data(v, f"{where}[{k!r}]") for k, v in x.items()}
+    raise GradingError(f"{where} is a {type(x).__module__}.{type(x).__qualname__}, {NOT_PLAIN}: "
+                       "return torch tensors, Python numbers, or tuples of them")
+
+
+def answer(test: HiddenTest, fn: Callable, case: dict) -> dict:
+    """{"value": plain data} or {"error": why the call failed}: one answer of the learner's kernel."""
+    try:
+        return {"value": to_data(test.respond(fn, case))}
+    except GradingError as err:
+        return {"error": str(err)}
+    except Exception as err:  # noqa: BLE001 - a respond helper met a broken object of the learner's
+        return {"error": f"{test.name}: {type(err).__name__}: {err}"}
+
+
+def judge(test: HiddenTest, case: dict, response: object) -> str | None:
+    """Why the answer to this case is wrong (trusted side), or None."""
+    if not isinstance(response, dict) or not ({"value"} == set(response) or {"error"} == set(response)):
+        return f"{test.name}: the answer that reached the grader is malformed ({type(response).__name__})"
+    if "error" in response:
+        return str(response["error"])
+    try:
+        test.check(case, response["value"])
+    except GradingError as err:
+        return str(err)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        # The answer is not in the form `respond` sends: something in the notebook wrote it.
+        return (f"{test.name}: the answer that reached the grader is malformed ({type(err).__name__}): "
+                "was the notebook's code changing how tests run?")
+    return None
+
+
+def verify(test: HiddenTest, cases: list[dict], responses: object) -> str | None:
+    """The first reason the answers fail the hidden test, or None when every case passes."""
+    if not isinstance(responses, list) or len(responses) != len(cases):
+        return (f"{test.name}: the hidden checks did not answer all {len(cases)} cases: something in "
+                "the notebook stopped or replaced them")
+    for case, response in zip(cases, responses):
+        problem = judge(test, case, response)
+        if problem:
+            return problem
+    return None

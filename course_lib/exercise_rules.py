@@ -1,0 +1,109 @@
+"""The rules of the graded exercises, as data: for each graded name its topic, points, forbidden calls
+and time limit; the written answers graded by hand. Nothing here runs or imports anything.
+
+Everything else derives from this table: the exercises' guard (course_lib/exercise_checks.py), the
+grader's static twin check, sealing and nbgrader configuration (course_grader/), and the tests that
+compare it with the notebooks' nbgrader metadata (tests/test_exercises.py).
+
+Forbidden entries: "torch:NAME" is any PyTorch function of that name (torch.x, F.x, x.NAME() and
+in-place x.NAME_() alike); a dotted path is Python code: a course_lib function or a whole package.
+Every graded name also forbids course_lib's own reference of that name, added below.
+"""
+from __future__ import annotations
+
+# The lessons' topics in course order: lesson NN_topic, course_lib.topic, exercise NN_topic.
+TOPICS = ("neurons", "activations", "losses", "gradient_descent", "backprop", "mlp", "cnn", "overfitting")
+LESSONS = tuple(f"{number:02d}_{topic}" for number, topic in enumerate(TOPICS, 1))
+
+# course_lib modules that compute graded answers without being a topic: hidden from grading kernels too.
+REFERENCE_HELPERS = ("recipes", "training", "plotting")
+
+_AUTOGRAD = ("torch:grad", "torch:backward")
+_SIGMOID = ("torch:sigmoid", "torch:expit", "torch:logsigmoid")
+_RELU = ("torch:relu", "torch:threshold")
+_LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu")
+_SOFTMAX = ("torch:softmax", "torch:log_softmax", "course_lib.losses.log_softmax")
+_BCE = ("torch:binary_cross_entropy", "torch:binary_cross_entropy_with_logits")
+_OPTIM = ("torch.optim",)
+# the lessons' own training loops compute the same numbers
+_LOOPS = ("course_lib.training", "course_lib.recipes")
+
+# topic -> graded name -> (points, forbidden calls besides course_lib's own name, seconds per call or None)
+_TABLE: dict[str, dict[str, tuple[int, tuple[str, ...], float | None]]] = {
+    "neurons": {
+        "linear": (2, ("torch:linear",), None),
+        "perceptron": (1, ("torch:heaviside",), None),
+        "logic_gate_weights": (2, (), None),
+        "perceptron_train": (3, (), None),
+    },
+    "activations": {
+        "step": (1, ("torch:heaviside",), None),
+        "sigmoid": (2, _SIGMOID, None),
+        "tanh": (2, ("torch:tanh",), None),
+        "relu": (1, _RELU, None),
+        "leaky_relu": (1, _LEAKY, None),
+        "softmax": (2, _SOFTMAX, None),
+        "sigmoid_grad": (1, (*_SIGMOID, *_AUTOGRAD, "course_lib.activations.sigmoid"), None),
+        "tanh_grad": (1, ("torch:tanh", *_AUTOGRAD, "course_lib.activations.tanh"), None),
+        "relu_grad": (1, (*_RELU, *_AUTOGRAD, "course_lib.activations.relu"), None),
+        "leaky_relu_grad": (1, (*_LEAKY, *_AUTOGRAD, "course_lib.activations.leaky_relu"), None),
+    },
+    "losses": {
+        "mse_loss": (1, ("torch:mse_loss",), None),
+        "binary_cross_entropy": (2, _BCE, None),
+        "binary_cross_entropy_with_logits": (3, (*_BCE, "torch:logsigmoid", "torch:softplus"), None),
+        "cross_entropy": (3, (*_SOFTMAX, "torch:cross_entropy", "torch:nll_loss", "torch:logsumexp",
+                              "course_lib.activations.softmax"), None),
+    },
+    "gradient_descent": {
+        "gd_step": (1, _OPTIM, None),
+        "momentum_step": (2, _OPTIM, None),
+        "rmsprop_step": (2, _OPTIM, None),
+        "adam_step": (3, _OPTIM, None),
+        "fit_line": (2, (*_OPTIM, "torch:lstsq", "torch:pinv", "torch:solve", "torch:inv"), None),
+    },
+    "backprop": {
+        "linear_backward": (3, (*_AUTOGRAD, "torch:linear"), None),
+        "relu_backward": (1, (*_AUTOGRAD, "torch:threshold_backward"), None),
+        "sigmoid_backward": (1, (*_AUTOGRAD, "torch:sigmoid_backward"), None),
+        "softmax_cross_entropy_backward": (2, (*_AUTOGRAD, "torch:cross_entropy"), None),
+        "numerical_gradient": (2, (*_AUTOGRAD, "torch.autograd.gradcheck"), None),
+    },
+    "mlp": {
+        "MLP": (2, (), None),
+        "train_one_epoch": (3, _LOOPS, 30),
+        "evaluate_accuracy": (2, _LOOPS, 30),
+    },
+    "cnn": {
+        "conv_output_size": (1, (), None),
+        "conv2d": (4, ("torch:conv2d", "torch:convolution", "torch:conv_transpose2d"), None),
+        "max_pool2d": (2, ("torch:max_pool2d", "torch:max_pool2d_with_indices", "torch:adaptive_max_pool2d"), None),
+        "SmallCNN": (2, (), None),
+    },
+    "overfitting": {
+        "l1_penalty": (1, (), None),
+        "l2_penalty": (1, (), None),
+        "dropout": (2, ("torch:dropout", "torch:feature_dropout", "torch:alpha_dropout", "torch:native_dropout"),
+                    None),
+        "EarlyStopping": (2, (), None),
+        "train_val_split": (1, (), None),
+    },
+}
+
+# graded name -> the topic whose course_lib module holds its reference (COURSE_SPEC.md)
+GRADED_TOPIC: dict[str, str] = {name: topic for topic, names in _TABLE.items() for name in names}
+# graded name -> points of its test cell
+POINTS: dict[str, int] = {name: entry[0] for names in _TABLE.values() for name, entry in names.items()}
+# graded name -> what it must not call: the entries above and course_lib's own answer
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    name: (*entry[1], f"course_lib.{topic}.{name}") for topic, names in _TABLE.items() for name, entry in names.items()}
+# graded name -> seconds a call may take when grading, where the usual limit is too short
+TIME_LIMITS: dict[str, float] = {
+    name: entry[2] for names in _TABLE.values() for name, entry in names.items() if entry[2] is not None}
+
+# topic -> (grade_id, points) of the written answer its exercise grades by hand
+WRITTEN: dict[str, tuple[str, int]] = {
+    "neurons": ("explain_xor", 2), "activations": ("explain_vanishing", 2), "losses": ("explain_bce_logits", 2),
+    "gradient_descent": ("explain_adam", 2), "backprop": ("explain_gradient_check", 2),
+    "mlp": ("explain_eval_mode", 2), "cnn": ("explain_flatten_size", 2), "overfitting": ("explain_test_set", 2),
+}
