@@ -1,4 +1,4 @@
-# nbgrader configuration of the course's exercises. Run nbgrader from this folder (README.md).
+"""nbgrader configuration of the course's exercises. Run nbgrader from this folder (README.md)."""
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
