@@ -301,6 +301,47 @@ def test_hidden_reference_modules_cannot_be_imported_or_read(tmp_path, via):
     assert result == {"import": "ModuleNotFoundError", "files": ["", ""]}, (result, done.stderr)
 
 
+READABLE = """
+import json, os, sys
+package, answers, beside = sys.argv[1:] if len(sys.argv) > 1 else {paths!r}
+def read(path):
+    try:
+        return open(path).read()
+    except OSError as err:
+        return type(err).__name__
+print(json.dumps({{"module": read(os.path.join(package, "topic.py")), "answers": read(answers),
+                   "beside": read(beside), "write": os.access(package, os.W_OK)}}))
+"""
+
+
+@needs_isolation
+@pytest.mark.parametrize("where", ["tmp", "closed"])
+def test_readable_packages_stay_readable_inside_hidden_folders_and_their_hidden_files_hidden(tmp_path, via, where):
+    """A clone under /tmp (hidden whole) or under a home folder of mode 700: its packages bound back
+    read-only, the reference answers inside them still hidden, the rest of the clone not shown."""
+    if where == "tmp":
+        folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    else:
+        (ROOT / "build").mkdir(exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="closed-", dir=ROOT / "build"))
+    try:
+        folder.chmod(0o700)
+        package = folder / "clone" / "course_lib"
+        package.mkdir(parents=True)
+        (package / "topic.py").write_text("TOPIC")
+        (package / "answers.py").write_text("ANSWERS")
+        (folder / "clone" / "beside.txt").write_text("BESIDE")
+        for path in (folder / "clone", package):
+            path.chmod(0o755)
+        paths = [str(package), str(package / "answers.py"), str(folder / "clone" / "beside.txt")]
+        done, result, _ = launch(tmp_path, READABLE.format(paths=paths), f"--readable={package}",
+                                 f"--hide={package / 'answers.py'}")
+    finally:
+        shutil.rmtree(folder)
+    assert result == {"module": "TOPIC", "answers": "", "beside": "FileNotFoundError", "write": False}, \
+        (result, done.stderr)
+
+
 GRADING_DIR = """
 import json, os
 state = os.environ["COURSE_GRADING_DIR"]

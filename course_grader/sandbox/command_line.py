@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None, run_here: RunHere | None = None) -> int:
     parser.add_argument("--scratch", required=True, help="the one directory CMD can write in, also its HOME")
     parser.add_argument("--hide", action="append", default=[], metavar="PATH",
                         help="a folder (shown empty) or file (shown empty) CMD must not read; repeatable")
+    parser.add_argument("--readable", action="append", default=[], metavar="PATH",
+                        help="a folder CMD must read even inside a hidden one (the course's packages); repeatable")
     parser.add_argument("--memory", type=parse_size, default=Limits.memory, help="memory limit, e.g. 2G")
     parser.add_argument("--processes", type=int, default=Limits.processes, help="processes plus threads")
     parser.add_argument("--cpu", type=int, default=Limits.cpu, help="CPU seconds per process")
@@ -40,4 +42,4 @@ def main(argv: list[str] | None = None, run_here: RunHere | None = None) -> int:
     if not cmd:
         parser.error("no command after --")
     return run(cmd, args.scratch, args.hide, Limits(args.memory, args.processes, args.cpu, args.file_size),
-               args.uid_base, run_here)
+               args.uid_base, run_here, args.readable)

@@ -43,6 +43,16 @@ def reference_files(modules: list[str]) -> list[str]:
     return files
 
 
+def package_folders(packages: list[str]) -> list[str]:
+    """The folders of these packages, which the grading kernel imports: they must stay readable in
+    the sandbox wherever the course lies (a clone under /tmp, a home folder closed to others)."""
+    folders = []
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        folders += list(spec.submodule_search_locations or []) if spec else []
+    return folders
+
+
 @functools.cache
 def grader_side() -> dict:
     """{"SandboxKernelManager", "SandboxedExecute", "sandboxed"}: classes built on the first call."""
@@ -66,6 +76,9 @@ def grader_side() -> dict:
         cpu_seconds = Integer(Limits.cpu, help="CPU seconds per process.").tag(config=True)
         file_size = Unicode("256M", help="Largest file the sandbox can write.").tag(config=True)
         hidden_paths = List(Unicode(), help="Folders and files the kernel cannot read.").tag(config=True)
+        readable_packages = List(Unicode(), ["course_lib", "course_grader"], help=(
+            "Packages the kernel imports, readable even where the course lies in a hidden folder "
+            "(/tmp) or one closed to others.")).tag(config=True)
         hidden_reference_modules = List(Unicode(), help=(
             "Modules (e.g. course_lib.neurons) whose source and compiled files the kernel cannot "
             "read or import: the reference answers.")).tag(config=True)
@@ -90,7 +103,8 @@ def grader_side() -> dict:
             return [sys.executable, "-I", LAUNCHER, "--scratch", self.scratch,
                     "--memory", self.memory, "--processes", str(self.processes), "--cpu", str(self.cpu_seconds),
                     "--file-size", self.file_size, "--uid-base", str(self.uid_base),
-                    *(f"--hide={path}" for path in hidden), "--"]
+                    *(f"--hide={path}" for path in hidden),
+                    *(f"--readable={path}" for path in package_folders(self.readable_packages)), "--"]
 
         async def _async_pre_start_kernel(self, **kw):
             if self.scratch is None:  # a restart keeps it

@@ -25,7 +25,7 @@ NOT_PASSED = ("NBGRADER_DB_URL", "COURSE_SANDBOX_ZYGOTE")
 
 
 def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int,
-                 run_here: RunHere | None = None) -> tuple[dict, list[dict]]:
+                 run_here: RunHere | None = None, readable: list[str] = ()) -> tuple[dict, list[dict]]:
     """Run CMD in the sandbox: (how it ended, flags). Raises SetupError if no sandbox could be made."""
     cgroups, grading_dir, created_running = None, env.get(GRADING_ENV), False
     try:
@@ -41,7 +41,7 @@ def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int,
             cgroups.remove()
         raise SetupError(describe(err)) from None
     try:
-        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, run_here)
+        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, run_here, readable)
         flags, killed, refused = [], cgroups.oom_kills(), cgroups.processes_refused()
         if killed:
             flags.append({"kind": "memory", "detail": f"killed at the memory limit of {size_text(limits.memory)} "
@@ -71,19 +71,21 @@ def why_not_isolated() -> str | None:
 
 
 def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | None = None,
-        uid_base: int = 60000, run_here: RunHere | None = None) -> int:
+        uid_base: int = 60000, run_here: RunHere | None = None, readable: list[str] = ()) -> int:
     """Run CMD in the sandbox, or with rlimits alone if there can be none; its exit code (128 +
-    signal if killed). run_here: see processes.py (the zygote's forks)."""
+    signal if killed). run_here: see processes.py (the zygote's forks). readable: folders that stay
+    readable even inside a hidden folder (the course's packages, cloned under /tmp or a home folder)."""
     limits = limits or Limits()
     remember_signal_mask()
     scratch = os.path.realpath(scratch)
     hidden = [os.path.realpath(p) for p in (*HIDDEN_ALWAYS, *hidden)]
+    readable = [os.path.realpath(p) for p in readable]
     env = {k: v for k, v in os.environ.items() if k not in WRITE_LOCATIONS and k not in NOT_PASSED}
     env.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)
     why_not = why_not_isolated()
     if why_not is None:
         try:
-            result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here)
+            result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here, readable)
         except SetupError as err:
             why_not = str(err)
     if why_not is not None:

@@ -132,7 +132,7 @@ def _child(report: int | None, body: Callable[[], object]) -> NoReturn:
 
 
 def _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups: Cgroups, report: int,
-                   launcher: int, run_here: RunHere | None) -> NoReturn:
+                   launcher: int, run_here: RunHere | None, readable: list[str]) -> NoReturn:
     """The launcher's child: cgroups, namespaces, the view; then waits for the new PID
     namespace's first process, which runs CMD."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the launcher killed: so is the sandbox
@@ -143,7 +143,7 @@ def _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups: Cgroups, 
     unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
     os.umask(0o022)  # mount points made in the view must be open to the sandbox's user
     # The Python running this launcher, which runs CMD too (a kernel), must stay readable.
-    build_view(scratch, hidden, shared, sorted({sys.prefix, sys.base_prefix}))
+    build_view(scratch, hidden, shared, sorted({sys.prefix, sys.base_prefix, *readable}))
     init = _fork()
     if init == 0:
         _child(report, lambda: _init(cmd, env, scratch, limits, cgroups.uid, report, run_here))
@@ -185,7 +185,7 @@ def _read_reports(fd: int) -> dict:
 
 
 def run_in_sandbox(cmd, env, scratch, hidden, shared, limits: Limits, cgroups: Cgroups,
-                   run_here: RunHere | None = None) -> dict:
+                   run_here: RunHere | None = None, readable: list[str] = ()) -> dict:
     """CMD in new namespaces, in the cgroups, as their uid: how it ended ({"code", "signal", "cpu"}).
     Raises SetupError if the sandbox could not be built."""
     env = {**env, "JPY_PARENT_PID": "1"}  # ipykernel: the parent seen inside, PID 1, never goes away
@@ -195,7 +195,7 @@ def run_in_sandbox(cmd, env, scratch, hidden, shared, limits: Limits, cgroups: C
     if child == 0:
         os.close(read)
         _child(write, lambda: _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, write,
-                                             launcher, run_here))
+                                             launcher, run_here, list(readable)))
     os.close(write)
     forward_signals_to(child)
     result = {**_wait(child), **_read_reports(read)}

@@ -36,31 +36,54 @@ def _closed_parent(path: str) -> str | None:
     return None
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _hide(path: str) -> None:
+    if os.path.isdir(path):
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=755")
+    elif os.path.exists(path):
+        mount("/dev/null", path, None, MS_BIND)
+
+
+def _bind_back(path: str, fd: int) -> None:
+    """The folder or file opened as fd, at its own path again, above what hid it."""
+    if not os.path.exists(path):  # hidden above: make a mount point in the tmpfs
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(path)
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+
+
 def build_view(scratch: str, hidden: list[str], shared: list[str], readable: list[str]) -> None:
     """In a new mount namespace: hide; bind back `readable` (read-only), then the scratch directory
-    and `shared` (writable where their own permissions allow); make every other mount read-only."""
+    and `shared` (writable where their own permissions allow); make every other mount read-only.
+
+    A hidden path inside one bound back (a reference answer inside course_lib, cloned under /tmp)
+    is hidden again after the binding, so it stays hidden."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here shows outside
-    # A folder above a path bound back that is closed to others (pyenv's Pythons live in /root)
-    # is hidden too, so that the path can be reached in the empty folder that replaces it.
-    readable = [path for path in readable if _closed_parent(path)]
+    kept = [*readable, scratch, *shared]
+    # A folder above a path bound back that is closed to others (pyenv's Pythons live in /root, a
+    # clone in a home folder of mode 700) is hidden too, so that the path can be reached in the
+    # empty folder that replaces it.
+    hidden = [*hidden, *filter(None, map(_closed_parent, kept))]
+    around = [h for h in hidden if not any(_inside(h, k) for k in kept)]
+    within = [h for h in hidden if h not in around]
     writable = [scratch, *shared]
-    hidden = [*hidden, *filter(None, map(_closed_parent, [*readable, *writable]))]
+    # The writable paths become mount points of their own, so that they escape the read-only remount.
+    covered = [k for k in kept if k in writable or any(_inside(k, h) for h in around)]
     # Opened before anything is hidden: a tmpfs over /tmp also hides a scratch directory in /tmp.
-    keep = {path: os.open(path, os.O_PATH) for path in [*readable, *writable]}
-    for path in hidden:
-        if os.path.isdir(path):
-            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=755")
-        elif os.path.exists(path):
-            mount("/dev/null", path, None, MS_BIND)
+    keep = {path: os.open(path, os.O_PATH) for path in covered}
+    for path in around:
+        _hide(path)
     for path, fd in keep.items():
-        if not os.path.exists(path):  # hidden above: make a mount point in the tmpfs
-            if os.path.isdir(f"/proc/self/fd/{fd}"):
-                os.makedirs(path)
-            else:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _bind_back(path, fd)
         os.close(fd)
+    for path in within:
+        _hide(path)
     for point, flags in _mount_points():
         if point in writable or point == "/proc" or point.startswith("/proc/"):
             continue
