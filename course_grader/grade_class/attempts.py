@@ -18,6 +18,8 @@ from course_grader.protocol import GradingDir, flag
 DIED = "it made the Python kernel die (os._exit, a crash or running out of memory)"
 IGNORED = "it ran past its time limit and ignored the interrupt (a loop catching BaseException?)"
 HUNG = "it kept running past its time limit and could not be interrupted"
+NO_EXTENSION = ("the grading kernel never ran the grader's extension (course_grader.kernel_extension), so "
+                "nothing it graded can be trusted")
 
 
 @dataclass
@@ -65,10 +67,15 @@ def autograde_until_graded(run, sub: Attempts, folder: GradingDir, log) -> dict 
         folder.set_poisoned(sub.poisoned)
         folder.clear_running()
         args = ["autograde", run.assignment, "--student", sub.student, "--force", *run.nbgrader_options]
-        outcome, detail = outcome_of(*run_nbgrader(args, run.course, Path(folder.path), run.time_limit, log),
-                                     run.time_limit)
+        code, text = run_nbgrader(args, run.course, Path(folder.path), run.time_limit, log)
+        outcome, detail = outcome_of(code, text, run.time_limit)
         sub.kernel_flags += [f for f in folder.take_flags() if f not in sub.kernel_flags]
         marker = folder.running()
+        if outcome in ("ok", "timeout") and not marker:
+            # The extension writes running.json before the first cell: without it, the grader's own
+            # code failed in the kernel (course_lib or course_grader not importable there, say).
+            errors = [line.strip() for line in text.splitlines() if "Error: " in line]
+            return flag(GRADER_ERROR, f"{NO_EXTENSION}: {errors[0] if errors else 'see the log'}")
         if outcome == "ok":
             return None
         if outcome == "timeout" and not (marker.get("call") or marker.get("cell")):

@@ -32,8 +32,9 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from course_grader.grade_class.gradebook import already_graded, register_students
+from course_grader.grade_class.gradebook import already_graded, missing_assignment, register_students
 from course_grader.grade_class.grading import grade_all
+from course_grader.grade_class.reference import check_reference
 from course_grader.grade_class.report import print_summary
 from course_grader.grade_class.run import Run
 from course_grader.grade_class.runs import hide_passwords, kernel_environment, start_forkserver, warm_launcher
@@ -87,6 +88,14 @@ def grade(args: argparse.Namespace, extra: list[str]) -> int:
     run = Run(course, args.assignment, db_url, coursedir.course_id, args.time_limit, args.attempts,
               [f"--CourseDirectory.db_url={db_url}", *extra], logs)
 
+    missing = missing_assignment(run)
+    if missing:
+        print(missing)
+        return 2
+    problem = check_reference(run)
+    if problem:
+        print(f"not grading {args.assignment}: its own solution does not get every point in the sandbox: {problem}")
+        return 2
     register_students(run, students)
     digests = {s: submission_digest(course, args.assignment, s) for s in students}
     if args.regrade:  # forget the earlier records: an interrupted regrade then resumes like any run

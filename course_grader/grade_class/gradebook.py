@@ -13,6 +13,30 @@ from course_grader.grade_class.run import Run
 from course_grader.grade_class.submissions import Result
 
 
+def missing_assignment(run: Run) -> str | None:
+    """None if the gradebook holds the assignment; else the one command that puts it there."""
+    if not (run.course / "source" / run.assignment).is_dir():
+        return f"no assignment {run.assignment}: {run.course / 'source' / run.assignment} does not exist"
+    with run.gradebook() as gb:
+        try:
+            gb.find_assignment(run.assignment)
+            return None
+        except MissingEntry:
+            pass
+    return (f"the gradebook does not hold {run.assignment} yet: run `nbgrader generate_assignment "
+            f"{run.assignment}` in {run.course} (with the same --db-url, if you gave one), then this command again")
+
+
+def forget_submission(run: Run, student: str) -> None:
+    """What nbgrader recorded of a grading that the grader cannot vouch for: gone, not a zero."""
+    shutil.rmtree(run.course / "autograded" / student / run.assignment, ignore_errors=True)
+    with run.gradebook() as gb:
+        try:
+            gb.remove_submission(run.assignment, student)
+        except MissingEntry:
+            pass
+
+
 def register_students(run: Run, students: list[str]) -> None:
     """Every student in the gradebook before any nbgrader run. nbgrader looks a student up, then
     adds them if missing: two runs adding the same student at once (two assignments graded at the

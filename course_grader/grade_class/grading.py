@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from course_grader.grade_class.attempts import Attempts, autograde_until_graded
-from course_grader.grade_class.gradebook import record_zero, score
+from course_grader.grade_class.gradebook import forget_submission, record_zero, score
 from course_grader.grade_class.report import print_progress
 from course_grader.grade_class.run import Run
 from course_grader.grade_class.runs import STOPPING, Interrupted
@@ -24,9 +24,14 @@ def grade_student(run: Run, student: str) -> Result:
     failure, notes = check_files(run.course, run.assignment, student)
     with open(run.logs / f"{student}.log", "w") as log, tempfile.TemporaryDirectory() as folder:
         failure = failure or autograde_until_graded(run, sub, GradingDir(folder), log)
-    if failure:
+    # The grader's own fault is no zero: nothing stays recorded, the next run grades again.
+    grader_error = failure is not None and failure["kind"] == GRADER_ERROR
+    if grader_error:
+        forget_submission(run, student)
+    elif failure:
         record_zero(run, student)
-    status = "zero" if failure else "graded, parts skipped" if sub.skipped_parts else "graded"
+    status = (GRADER_ERROR if grader_error else "zero" if failure
+              else "graded, parts skipped" if sub.skipped_parts else "graded")
     flags = ([failure] if failure else []) + sub.flags + notes
     points, max_points, manual = score(run, student)
     return Result(student, status, [f["detail"] for f in flags], points, max_points, manual,

@@ -6,7 +6,12 @@ import statistics
 from pathlib import Path
 
 from course_grader.grade_class.run import Run
-from course_grader.grade_class.submissions import Result
+from course_grader.grade_class.submissions import GRADER_ERROR, Result
+
+
+def shown_score(r: Result, width: int = 0) -> str:
+    """The score, or "-" where the grader could not vouch for one (nothing was recorded)."""
+    return f"{'-' if r.status == GRADER_ERROR else format(r.score, 'g'):>{width}}"
 
 
 def plot_scores(results: list[Result], assignment: str, path: Path) -> None:
@@ -31,7 +36,7 @@ def plot_scores(results: list[Result], assignment: str, path: Path) -> None:
 
 
 def print_progress(done: int, total: int, r: Result) -> None:
-    print(f"  [{done}/{total}] {r.student}: {r.score:g} / {r.max_score:g}, {r.status} ({r.seconds:.1f} s)",
+    print(f"  [{done}/{total}] {r.student}: {shown_score(r)} / {r.max_score:g}, {r.status} ({r.seconds:.1f} s)",
           flush=True)
 
 
@@ -43,14 +48,20 @@ def print_summary(results: list[Result], earlier: set[str], run: Run) -> None:
     for r in results:
         manual = " + manual" if r.needs_manual_grade else ""
         again = " (earlier run)" if r.student in earlier else ""
-        print(f"{r.student:<{width}}  {r.score:5g} / {r.max_score:g}{manual:9}  {r.seconds:5.1f} s  {r.status}{again}")
+        print(f"{r.student:<{width}}  {shown_score(r, 5)} / {r.max_score:g}{manual:9}  {r.seconds:5.1f} s  {r.status}{again}")
         for reason in r.reasons:
             print(f"{'':<{width}}    - {reason}")
-    scores = [r.score for r in results]
-    print(f"\nscores of {len(scores)} submission(s), out of {results[0].max_score:g}: min {min(scores):g}, "
-          f"median {statistics.median(scores):g}, mean {statistics.mean(scores):.2f}, max {max(scores):g}")
-    plot_scores(results, run.assignment, run.logs / "scores.png")
-    print(f"histogram: {shown(run.logs / 'scores.png')}")
+    scored = [r for r in results if r.status != GRADER_ERROR]
+    errors = len(results) - len(scored)
+    if errors:
+        print(f"\ngrader errors: {errors} submission(s) not graded, nothing recorded: fix the cause above "
+              f"and run the same command again")
+    if scored:
+        scores = [r.score for r in scored]
+        print(f"\nscores of {len(scores)} submission(s), out of {results[0].max_score:g}: min {min(scores):g}, "
+              f"median {statistics.median(scores):g}, mean {statistics.mean(scores):.2f}, max {max(scores):g}")
+        plot_scores(scored, run.assignment, run.logs / "scores.png")
+        print(f"histogram: {shown(run.logs / 'scores.png')}")
     flagged = [r for r in results if r.flags]
     print(f"flagged: {len(flagged)} submission(s)" + ("" if flagged else ", none"))
     for r in flagged:

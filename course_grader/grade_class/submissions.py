@@ -22,7 +22,7 @@ TIME_LIMIT, KILLED, MISSING, UNREADABLE, EDITED, GRADER_ERROR = (
 class Result:
     """One student's grading as reported (summary.json) and recorded (finished/STUDENT.json)."""
     student: str
-    status: str  # "graded", "graded, parts skipped" or "zero"
+    status: str  # "graded", "graded, parts skipped", "zero" or "grader error" (nothing recorded)
     reasons: list[str]  # the details of the flags below that are the class command's own
     score: float
     max_score: float

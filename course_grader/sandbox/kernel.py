@@ -9,23 +9,52 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.machinery
 import importlib.util
 import os
 import shutil
 import sys
 import tempfile
 
+from course_grader.protocol import GradingDir, flag
 from course_grader.sandbox.limits import Limits, parse_size
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
 
 
+def shadowing(names: list[str]) -> list[str]:
+    """The names that would hide an installed module in the kernel, whose folder comes first on
+    sys.path: a course_grader/ or torch.py beside the notebook would replace the real one."""
+    path = [p for p in sys.path if p not in ("", os.getcwd())]  # not this process's own folder
+
+    def installed(stem: str) -> bool:
+        for finder in sys.meta_path:  # editable installs have finders of their own
+            find = getattr(finder, "find_spec", None)
+            try:
+                if find and find(stem, path if finder is importlib.machinery.PathFinder else None):
+                    return True
+            except Exception:  # noqa: BLE001 - a finder that cannot answer does not know it
+                continue
+        return False
+
+    stems = {name: name[:-3] if name.endswith(".py") else name for name in names}
+    return [name for name, stem in stems.items() if stem.isidentifier() and installed(stem)]
+
+
 def _copy_inputs(source: str | None, scratch: str) -> None:
     """The files beside the notebook (data files, a learner's own modules) into the scratch
-    directory. Not the notebooks: the one being graded lies there with its hidden tests restored."""
-    if source and os.path.isdir(source):
-        shutil.copytree(source, scratch, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    directory. Not the notebooks: the one being graded lies there with its hidden tests restored.
+    Nor what would shadow an installed module (flagged)."""
+    if not (source and os.path.isdir(source)):
+        return
+    hidden = shadowing(os.listdir(source))
+    shutil.copytree(source, scratch, symlinks=True, dirs_exist_ok=True,
+                    ignore=lambda folder, names: [n for n in names if n.endswith(".ipynb") or n == ".ipynb_checkpoints"
+                                                  or (folder == source and n in hidden)])
+    folder = GradingDir.from_env()
+    if hidden and folder:
+        folder.add_flags([flag("shadowing", f"{', '.join(sorted(hidden))} beside the notebook would hide the "
+                                            f"installed module of that name from the grading kernel: not copied")])
 
 
 def reference_files(modules: list[str]) -> list[str]:

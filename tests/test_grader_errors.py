@@ -1,0 +1,101 @@
+"""No zeros for the grader's own faults: before grading anyone the class command grades the
+assignment's own solution and stops, in one line, unless it gets every point; a grading that the
+grader cannot vouch for is "grader error" with the reason, and nothing is recorded; a course whose
+gradebook lacks the assignment gets the one command to run, no traceback; files beside a notebook
+never shadow an installed module in the grading kernel."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from course_grader.grade_class import attempts, grading
+from course_grader.grade_class.run import Run
+from course_grader.sandbox.kernel import shadowing
+from nbgrader_course import EXERCISES, NOT_COPIED, PYTHON, ENV, new_course, points_of, submit
+import shutil
+import subprocess
+
+ASSIGNMENT = "01_neurons"
+
+
+def grade_py(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "grade.py", ASSIGNMENT, *args], cwd=course, env=ENV, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_a_course_without_the_assignment_in_its_gradebook_gets_the_command_to_run(tmp_path):
+    course = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
+    submit(course, ASSIGNMENT, "alice", {})
+    done = grade_py(course)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"run `nbgrader generate_assignment {ASSIGNMENT}` in {course}" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_broken_solution_stops_the_class_command_before_the_first_student(tmp_path):
+    course = new_course(tmp_path, ASSIGNMENT)
+    # The grading kernel can no longer import the learner's checks: every student would score 0.
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write('\nc.SandboxKernelManager.hidden_reference_modules += ["course_lib.exercise_checks"]\n')
+    submit(course, ASSIGNMENT, "alice", {})
+    done = grade_py(course)
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("not grading"))
+    assert "ModuleNotFoundError" in line and "course_lib.exercise_checks" in line, line
+    assert "alice" not in done.stdout
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dl-fundamentals") as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission(ASSIGNMENT, "alice")
+
+
+def test_a_passed_check_is_remembered_until_what_it_depends_on_changes(tmp_path):
+    course = new_course(tmp_path, ASSIGNMENT)
+    submit(course, ASSIGNMENT, "alice", {})
+    first = grade_py(course)
+    assert "own solution gets every point" in first.stdout, first.stdout + first.stderr
+    again = grade_py(course, "--regrade")
+    assert "own solution" not in again.stdout, again.stdout
+    record = json.loads((course / "grading_logs" / ASSIGNMENT / "reference.json").read_text())
+    assert set(record) == {"digest", "seconds"}
+    with open(course / "source" / ASSIGNMENT / "notes.txt", "w") as f:
+        f.write("a data file of the assignment")
+    third = grade_py(course, "--regrade")
+    assert "own solution gets every point" in third.stdout, third.stdout
+    summary = {r["student"]: r for r in json.loads((course / "grading_logs" / ASSIGNMENT / "summary.json").read_text())}
+    assert summary["alice"]["score"] == sum(points_of(ASSIGNMENT).values())
+
+
+def test_a_kernel_that_never_ran_the_grader_is_a_grader_error_and_records_nothing(tmp_path, monkeypatch):
+    course = new_course(tmp_path, ASSIGNMENT)
+    submit(course, ASSIGNMENT, "alice", {})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    run = Run(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "dl-fundamentals", 60, 2, [], logs)
+    real = attempts.run_nbgrader
+
+    def without_the_extension(args, course_dir, grading_dir, time_limit, log, **kw):
+        # nbgrader grades (zeros), but the kernel never wrote running.json: as when it could not
+        # import course_grader
+        code, text = real(args, course_dir, grading_dir, time_limit, log, **kw)
+        (Path(grading_dir) / "running.json").unlink(missing_ok=True)
+        return code, text + "\nModuleNotFoundError: No module named 'course_grader'\n"
+
+    monkeypatch.setattr(attempts, "run_nbgrader", without_the_extension)
+    result = grading.grade_student(run, "alice")
+    assert result.status == "grader error", result
+    assert "never ran the grader's extension" in result.reasons[0]
+    assert "No module named 'course_grader'" in result.reasons[0]
+    with Gradebook(run.db_url, course_id=run.course_id) as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission(ASSIGNMENT, "alice")
+    assert not (course / "autograded" / "alice" / ASSIGNMENT).exists()
+
+
+def test_files_beside_a_notebook_never_shadow_an_installed_module():
+    names = ["course_grader", "course_lib", "torch.py", "os.py", "IPython", "notes.txt", "my_helpers.py",
+             "data.csv", "grade.py"]
+    assert shadowing(names) == ["course_grader", "course_lib", "torch.py", "os.py", "IPython"]
