@@ -18,10 +18,13 @@ suspicious lines in the submitted code.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
+import stat
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -40,7 +43,13 @@ SUSPICIOUS = re.compile(
     r"gradebook|autograded|submitted/|source/|hidden_tests|sealed|COURSE_|NBGRADER|/proc/|sys\.modules|"
     r"builtins|__import__|__torch_function__|allclose|assert_close|setprofile|settrace|ctypes|"
     r"os\._exit|signal\.|globals\(\)\[|importlib|set_custom_exc|excepthook|showtraceback|course_grader|"
+    r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|"
     rf"course_lib\.({'|'.join((*TOPICS, *REFERENCE_HELPERS, 'grading', 'exercise_checks'))})")
+
+
+# Answers are plain tensors of the hidden tests' few cases: a few MB at most. Anything bigger, in
+# this process (nbgrader's, shared by nothing else but still the grader's), is refused unread.
+MAX_ANSWER_BYTES = 64 << 20
 
 
 def _test_cells(nb) -> dict[str, object]:
@@ -88,15 +97,54 @@ def _has_error(cell) -> bool:
     return any(out.output_type == "error" for out in cell.get("outputs", []))
 
 
+def _read_bounded(path: Path) -> bytes | str:
+    """The file's bytes, or why they are not read: only a regular file (no FIFO, device or symlink),
+    at most MAX_ANSWER_BYTES, opened without blocking; checked on the open file, not on its name."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return "no answers"
+    except OSError as err:
+        return f"answers that cannot be opened ({type(err).__name__}: a link?)"
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return "answers that are not a regular file"
+        data = f.read(MAX_ANSWER_BYTES + 1)
+    return data if len(data) <= MAX_ANSWER_BYTES else f"answers over {MAX_ANSWER_BYTES >> 20} MiB"
+
+
+def _inflated_size(data: bytes) -> int | None:
+    """What the answers' zip holds once read (torch.save stores, never compresses), or None when it
+    compresses anything: a small file that would inflate to gigabytes in this process."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+    if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
+        return None
+    return sum(e.file_size for e in entries)
+
+
 def _load_answers(path: Path) -> tuple[object, list[str], str | None]:
     """(answers, objects the notebook replaced, why they could not be read)."""
-    if not path.exists():
-        return None, [], "no answers"
+    data = _read_bounded(path)
+    if isinstance(data, str):
+        return None, [], data
     try:
-        data = torch.load(path, weights_only=True)  # plain data only: no learner object is rebuilt here
-        return data["answers"], list(data.get("replaced", [])), None
+        size = _inflated_size(data)
+        if size is None or size > MAX_ANSWER_BYTES:
+            return None, [], "answers in a compressed or oversized archive"
+        answers = torch.load(io.BytesIO(data), weights_only=True)  # plain data only: no learner object is rebuilt here
+        return answers["answers"], list(answers.get("replaced", [])), None
     except Exception as err:  # noqa: BLE001 - whatever the kernel wrote, it is not what we asked for
         return None, [], f"answers that are not plain data ({type(err).__name__})"
+
+
+def _shown_not_scored(output):
+    """A result the kernel displayed, kept for the feedback as display data: nbgrader gives full
+    points to a test cell whose first execute_result is not a number, and the kernel can forge one."""
+    if output.output_type != "execute_result":
+        return output
+    return new_output("display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
 
 
 class SealedExecute(Execute):
@@ -161,6 +209,8 @@ class SealedExecute(Execute):
                     flags.append({"kind": "suspicious code", "detail": f"{name} passed, but no definition "
                                   "of it can be read from the notebook's code (exec? a module it wrote?)"})
             problem = twin or problem
+            # The cell's score rests on the verdict above alone: no output of the kernel can earn it.
+            cell.outputs = [_shown_not_scored(out) for out in cell.outputs]
             if problem and ran_clean:
                 cell.outputs.append(_error_output(problem))
         return flags

@@ -5,18 +5,21 @@ gradebook lacks the assignment gets the one command to run, no traceback; files 
 never shadow an installed module in the grading kernel."""
 from __future__ import annotations
 
+import copy
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from course_grader.grade_class import attempts, grading
 from course_grader.grade_class.run import Run
+from course_grader.grade_class.submissions import broken_metadata
 from course_grader.sandbox.kernel import shadowing
-from nbgrader_course import EXERCISES, NOT_COPIED, PYTHON, ENV, new_course, points_of, submit
-import shutil
-import subprocess
+from nbgrader_course import ENV, EXERCISES, NOT_COPIED, PYTHON, new_course, points_of, read, submit
 
 ASSIGNMENT = "01_neurons"
 
@@ -99,3 +102,46 @@ def test_files_beside_a_notebook_never_shadow_an_installed_module():
     names = ["course_grader", "course_lib", "torch.py", "os.py", "IPython", "notes.txt", "my_helpers.py",
              "data.csv", "grade.py"]
     assert shadowing(names) == ["course_grader", "course_lib", "torch.py", "os.py", "IPython"]
+
+
+def _release():
+    return read(EXERCISES / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+
+def _damaged(how: str):
+    nb = _release()
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    test = next(c for c in graded if not c.metadata["nbgrader"].get("solution"))
+    if how == "copied":
+        nb.cells.append(copy.deepcopy(test))
+    elif how == "unknown":
+        test.metadata["nbgrader"]["grade_id"] = "test_mine"
+    elif how == "markdown":
+        nb.cells[nb.cells.index(test)] = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
+    elif how == "points":
+        test.metadata["nbgrader"]["points"] = 100
+    return nb, test.metadata["nbgrader"]["grade_id"]
+
+
+@pytest.mark.parametrize("how,says", [("copied", "appears twice"), ("unknown", "not a cell of this assignment"),
+                                      ("markdown", "turned from code into markdown"), ("points", "points of cell")])
+def test_notebooks_whose_grading_metadata_nbgrader_cannot_read_are_named(how, says):
+    nb, key = _damaged(how)
+    broken = broken_metadata(_release(), nb)
+    assert broken and says in broken and (key in broken or how == "unknown"), broken
+    assert broken_metadata(_release(), _release()) is None
+
+
+def test_a_copied_test_cell_makes_the_submission_unreadable_once_not_a_grader_error_forever(tmp_path):
+    course = new_course(tmp_path, ASSIGNMENT)
+    submit(course, ASSIGNMENT, "alice", {})
+    path = course / "submitted" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = read(path)
+    nb.cells.append(copy.deepcopy(next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("locked")
+                                       and c.metadata["nbgrader"].get("grade"))))
+    nbformat.write(nb, path)
+    first = grade_py(course)
+    summary = json.loads((course / "grading_logs" / ASSIGNMENT / "summary.json").read_text())
+    assert summary[0]["status"] == "zero" and "appears twice" in summary[0]["reasons"][0], summary
+    again = grade_py(course)
+    assert "1 of 1 already graded" in again.stdout, first.stdout + again.stdout

@@ -22,6 +22,12 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "02_activations"
 WRONG_RELU = "def relu(z):\n    return z  # wrong for every negative z\n"
 
+AFTER_RELU_TEST = (
+    "import os\n\ndef swap(result):\n    if 'sealed_checks(relu)' in result.info.raw_cell:\n"
+    "        path = os.path.join(os.environ['COURSE_SEAL_DIR'], 'relu.pt')\n"
+    "        if os.path.lexists(path):\n            os.remove(path)\n"
+    "        {replace}\n\nget_ipython().events.register('post_run_cell', swap)\n")
+
 # student -> (code put in relu's solution cell, kind of flag expected in the summary)
 CHEATS = {
     "rebinds_assert_close": (
@@ -78,6 +84,23 @@ CHEATS = {
         "    answers = [{'value': torch.relu(*case['args'])} for case in cases]\n"
         "    torch.save({'answers': answers, 'replaced': []}, os.path.join(seal, 'relu.pt'))\n\n"
         "checks.expect, sealed.sealed_checks = expect, sealed_checks\n", "calls its twin"),
+    # nbgrader scores a test cell full when its first execute_result is not a number: a hook gives
+    # relu's test such a result before its checks fail. Only the grader's verdict may score.
+    "forges_an_execute_result": (
+        "def forge(info):\n    if 'sealed_checks(relu)' in info.raw_cell:\n        ip = get_ipython()\n"
+        "        ip.kernel.session.send(ip.kernel.iopub_socket, 'execute_result', {'data': {'text/plain': \"'ok'\"},"
+        " 'metadata': {}, 'execution_count': 1}, parent=ip.kernel.get_parent())\n\n"
+        "get_ipython().events.register('pre_run_cell', forge)\n" + WRONG_RELU,
+        "suspicious code"),
+    # After relu's test cell has written its (failing) answers, a hook replaces the file with what
+    # would block, balloon or mislead the grader's process reading it: each is refused unread.
+    "answers_become_a_fifo": (AFTER_RELU_TEST.format(replace="os.mkfifo(path)") + WRONG_RELU, "tampering"),
+    "answers_become_a_zip_bomb": (AFTER_RELU_TEST.format(replace=(
+        "import zipfile\n        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:\n"
+        "            with z.open('archive/data.pkl', 'w', force_zip64=True) as f:\n"
+        "                for _ in range(100):\n                    f.write(bytes(1 << 20))")) + WRONG_RELU, "tampering"),
+    "answers_become_a_symlink": (AFTER_RELU_TEST.format(replace=(
+        "os.symlink(os.path.join(os.path.dirname(path), 'cases.pt'), path)")) + WRONG_RELU, "tampering"),
     # These three need the sandbox (course_grader/sandbox/): without it they would work.
     "reads_the_reference_from_disk": (
         "import importlib.util, os\n"
@@ -125,7 +148,7 @@ def graded(tmp_path_factory) -> dict:
                   for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades
                   if g.manual_score is not None]
     return {"results": {r["student"]: r for r in json.loads((logs / "summary.json").read_text())},
-            "manual_scores": manual}
+            "manual_scores": manual, "course": course}
 
 
 def _expected_score(student: str) -> float:
@@ -151,6 +174,14 @@ def test_a_cheat_loses_the_point_it_cheated_for_and_nothing_else(graded, student
 def test_the_instructor_summary_flags_the_cheat(graded, student):
     flags = graded["results"][student].get("flags", [])
     assert CHEATS[student][1] in {flag["kind"] for flag in flags}, (student, flags)
+
+
+def test_a_forged_result_is_shown_in_the_feedback_but_scores_nothing(graded):
+    nb = read(graded["course"] / "autograded" / "forges_an_execute_result" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    outputs = cells_by_id(nb)["test_relu"].outputs
+    assert not [o for o in outputs if o.output_type == "execute_result"], outputs
+    assert any(o.output_type == "display_data" and "'ok'" in o.data.get("text/plain", "") for o in outputs), \
+        "the hook's forged result never appeared: the attack did not run"
 
 
 def test_an_edited_test_cell_is_flagged(graded):

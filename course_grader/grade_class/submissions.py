@@ -66,8 +66,37 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
             nbformat.validate(submitted)
         except Exception as err:  # noqa: BLE001 - any unreadable file is the same problem
             return flag(UNREADABLE, f"{name} is not a readable notebook ({type(err).__name__}: {str(err)[:120]})"), []
-        notes += edited_cells(nbformat.read(course / "release" / assignment / name, as_version=4), submitted)
+        release = nbformat.read(course / "release" / assignment / name, as_version=4)
+        broken = broken_metadata(release, submitted)
+        if broken:
+            return flag(UNREADABLE, f"{name}: {broken}: nbgrader cannot grade it; fix the notebook "
+                                    f"(or start again from the release) and hand it in again"), []
+        notes += edited_cells(release, submitted)
     return None, notes
+
+
+def broken_metadata(release, submitted) -> str | None:
+    """Why nbgrader would fail on the submitted notebook's grading metadata, or None: a cell id
+    that appears twice (a copied cell), one the assignment does not have, or a graded cell whose
+    type or points changed."""
+    def graded(nb):
+        return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
+    expected = {c.metadata["nbgrader"]["grade_id"]: c for c in graded(release)}
+    seen = set()
+    for cell in graded(submitted):
+        meta = cell.metadata["nbgrader"]
+        key = meta["grade_id"]
+        if key in seen:
+            return f"cell {key} appears twice (a copied cell keeps its id)"
+        seen.add(key)
+        if key not in expected:
+            return f"cell {key} is not a cell of this assignment"
+        original = expected[key]
+        if cell.cell_type != original.cell_type:
+            return f"cell {key} was turned from {original.cell_type} into {cell.cell_type}"
+        if meta.get("points") != original.metadata["nbgrader"].get("points"):
+            return f"the points of cell {key} were changed"
+    return None
 
 
 def edited_cells(release, submitted) -> list[dict]:
