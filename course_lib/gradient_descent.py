@@ -47,19 +47,30 @@ def gd_step(w: Tensor, grad: Tensor, lr: float) -> Tensor:
 
 
 @torch.no_grad()
-def momentum_step(w: Tensor, grad: Tensor, velocity: Tensor, lr: float,
-                  momentum: float = 0.9) -> tuple[Tensor, Tensor]:
+def momentum_step(w: Tensor, grad: Tensor, velocity: Tensor, lr: float, momentum: float = 0.9,
+                  nesterov: bool = False, weight_decay: float = 0.0) -> tuple[Tensor, Tensor]:
     """v <- momentum * v + grad;  w <- w - lr * v.  (*), (*), (*) -> (*), (*)
 
     The velocity v sums past gradients with decaying weights: steps add up along a valley
     floor, where gradients agree, and cancel across it, where they flip sign. Start with
     velocity = zeros_like(w); this is torch.optim.SGD(momentum=momentum) (dampening 0).
+
+    nesterov=True steps with grad + momentum * v instead of v: it looks one step ahead along
+    the velocity, which damps the overshoot (torch.optim.SGD(nesterov=True)). weight_decay
+    adds weight_decay * w to grad first, pulling every weight toward 0 (L2 regularization).
     """
     _check_state(w, grad=grad, velocity=velocity)
     check_positive("lr", lr)
     check_in_range("momentum", momentum, 0, 1, high_inclusive=False)
+    check_positive("weight_decay", weight_decay, allow_zero=True)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+    if nesterov and momentum == 0:
+        raise ValueError("nesterov=True needs momentum > 0 (as in torch.optim.SGD), got momentum=0")
+    grad = grad + weight_decay * w
     velocity = momentum * velocity + grad
-    return w - lr * velocity, velocity
+    step = grad + momentum * velocity if nesterov else velocity
+    return w - lr * step, velocity
 
 
 @torch.no_grad()
