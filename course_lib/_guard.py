@@ -1,8 +1,7 @@
 """The machinery behind course_lib.exercise_checks.call: run a learner's function under guard.
 
 `guarded` runs it with a time limit (SIGALRM), a record of the torch functions it calls
-(a TorchFunctionMode sees torch.x, F.x and Tensor.x alike) and of the Python functions it enters
-(a profile hook), its stdout, stderr and warnings kept out of the cell while grading, and a copy
+and Python functions it calls that it may not (course_lib/_forbidden.py), its stdout, stderr and warnings kept out of the cell while grading, and a copy
 of its tensor inputs to catch in-place changes. When the instructor grades, `hooks` is the
 grader's (course_grader/kernel_extension.py): it is told which function runs, and a function
 that killed or hung the kernel in an earlier grading run fails at once.
@@ -10,21 +9,17 @@ that killed or hung the kernel in an earlier grading run fails at once.
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib
-import inspect
 import io
 import os
 import signal
-import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 
 import torch
-from torch.overrides import TorchFunctionMode
 
+from course_lib._forbidden import Watch, compile_forbidden
 from course_lib.grading import GradingError, describe
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
@@ -55,79 +50,6 @@ def fail(name: str, inputs: dict, first: str, hint: str | None = None) -> Gradin
     if hint:
         lines.append(f"  hint: {hint}")
     return GradingError("\n".join(lines))
-
-
-def _op_name(func) -> str:
-    """torch.sigmoid, x.sigmoid_, F.threshold ('_threshold'), torch.special.expit -> one name."""
-    name = getattr(func, "__name__", "").strip("_")
-    for prefix in ("special_", "linalg_"):
-        name = name.removeprefix(prefix)
-    return name
-
-
-def _op_title(func) -> str:
-    """How the learner wrote it: torch.sigmoid, Tensor.sigmoid, torch.nn.functional.softmax."""
-    name = getattr(func, "__name__", repr(func))
-    if "Tensor" in getattr(func, "__qualname__", "") or getattr(func, "__module__", None) is None:
-        return f"Tensor.{name}"
-    module = {"torch._C._nn": "torch.nn.functional", "torch._C._special": "torch.special",
-              "torch._C._linalg": "torch.linalg"}.get(func.__module__, func.__module__)
-    return f"{module}.{name.removeprefix('special_').removeprefix('linalg_')}"
-
-
-class _Recorder(TorchFunctionMode):
-    """Notes the first forbidden torch function called; every call runs as it would anyway."""
-
-    def __init__(self, names: frozenset[str]):
-        super().__init__()
-        self.names, self.used = names, None
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if self.used is None and _op_name(func) in self.names:
-            self.used = _op_title(func)
-        return func(*args, **(kwargs or {}))
-
-
-def _resolve(path: str) -> tuple[set, tuple[str, ...]]:
-    """(code objects of the function or class at path, or the file or folder of the module at path)."""
-    try:
-        module = importlib.import_module(path)
-    except ImportError:
-        module_name, _, attr = path.rpartition(".")
-        try:
-            obj = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError):
-            return set(), ()  # a topic not written yet
-        members = vars(obj).values() if isinstance(obj, type) else [obj]
-        functions = [inspect.unwrap(f) for f in members if callable(f)]
-        return {f.__code__ for f in functions if hasattr(f, "__code__")}, ()
-    file = module.__file__
-    return set(), (os.path.dirname(file) + os.sep if file.endswith("__init__.py") else file,)
-
-
-@functools.cache
-def compile_forbidden(entries: tuple[str, ...]) -> tuple[frozenset, dict]:
-    """("torch:NAME" -> op names; dotted paths -> {code object or file prefix: path})."""
-    ops = frozenset(e.removeprefix("torch:") for e in entries if e.startswith("torch:"))
-    python = {}
-    for path in (e for e in entries if not e.startswith("torch:")):
-        codes, files = _resolve(path)
-        python.update({key: path for key in (*codes, *files)})
-    return ops, python
-
-
-def _python_watch(python: dict, used: list) -> Callable:
-    """A sys.setprofile hook noting the first forbidden Python function that starts running."""
-    files = tuple(key for key in python if isinstance(key, str))
-
-    def profile(frame, event, arg):
-        if event == "call" and not used:
-            code = frame.f_code
-            if code in python:
-                used.append(python[code])
-            elif files and code.co_filename.startswith(files):
-                used.append(next(python[f] for f in files if code.co_filename.startswith(f)))
-    return profile
 
 
 class _TimeUp(BaseException):
@@ -186,8 +108,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
         raise fail(name, inputs, f"not run: {skipped[name]}, so the grader skips it")
     if name in timed_out:
         raise fail(name, inputs, f"not run: an earlier call did not finish within {time_limit:g} s")
-    ops, python = compile_forbidden(forbidden)
-    recorder, used_python = _Recorder(ops), []
+    watch = Watch(*compile_forbidden(forbidden))
     before = [(key, t.detach().clone()) for key, t in _tensors(inputs)]
     timed = threading.current_thread() is threading.main_thread()
     if timed:
@@ -197,13 +118,11 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
     hooks.running(name)
     start, error, result = time.perf_counter(), None, None
     try:
-        with _quiet(), recorder:
-            sys.setprofile(_python_watch(python, used_python))
+        with _quiet(), watch:
             try:
                 result = run()
             finally:
                 _alarm["active"] = False
-                sys.setprofile(None)
     except _TimeUp:
         pass
     except GradingError as err:
@@ -213,7 +132,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
         hooks.running(None)
-    used = recorder.used or (used_python[0] if used_python else None)
+    used = watch.used()
     if used:
         raise fail(name, inputs, f"calls {used}, which computes the answer for it. This exercise asks "
                    f"you to write {name} yourself, so it scores no points while it calls {used}",

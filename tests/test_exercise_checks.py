@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from course_grader.kernel_extension import ProtocolHooks, cell_key
 from course_grader.protocol import GradingDir
-from course_lib import _guard, activations, gradient_descent
+from course_lib import _forbidden, _guard, activations, gradient_descent
 from course_lib.exercise_rules import FORBIDDEN
 from course_lib.exercise_checks import call, expect, expect_raises, expect_shapes, random_tensors
 from course_lib.grading import GradingError
@@ -38,7 +38,24 @@ CHEATS = {
     "Tensor.sigmoid_": lambda z: z.clone().sigmoid_(),
     "nn.Sigmoid": lambda z: torch.nn.Sigmoid()(z),
     "course_lib.activations.sigmoid": lambda z: activations.sigmoid(z),
+    # below Python's view of torch: only the dispatcher sees these (course_lib/_forbidden.py)
+    "torch.ops.aten.sigmoid": lambda z: torch.ops.aten.sigmoid.default(z),
+    "DisableTorchFunction": lambda z: _without_torch_function(torch.sigmoid, z),
+    "a twin bound in a loop": lambda z: [f(z) for f in (getattr(torch, "sig" + "moid"),)][0],
 }
+
+
+def _without_torch_function(fn, z):
+    with torch._C.DisableTorchFunction():
+        return fn(z)
+
+
+def test_the_dispatcher_watch_leaves_the_learners_own_arithmetic_alone():
+    def softmax(z, dim=-1):
+        e = (z - z.amax(dim=dim, keepdim=True)).exp()
+        return e / e.sum(dim=dim, keepdim=True)
+    expect(softmax, torch.randn(3, 4, dtype=torch.float64), like=activations.softmax)
+    expect(sigmoid, torch.randn(5, requires_grad=True), like=activations.sigmoid)
 
 
 @pytest.mark.parametrize("twin", CHEATS, ids=list(CHEATS))
@@ -205,6 +222,6 @@ def test_random_tensors_start_with_a_scalar_alternate_dtypes_and_differ_per_call
 
 def test_every_forbidden_entry_names_something_that_exists():
     for name, entries in FORBIDDEN.items():
-        _, python = _guard.compile_forbidden(entries)
+        _, python = _forbidden.compile_forbidden(entries)
         paths = [e for e in entries if not e.startswith("torch:")]
         assert set(python.values()) >= set(paths), f"{name}: cannot find {set(paths) - set(python.values())}"
