@@ -1,14 +1,13 @@
 """The one place that says where the course lives. Lessons, exercises and badges all read it."""
 
+# The lessons in order come from the one list of topics (course_lib/exercise_rules.py).
+from course_lib.exercise_rules import LESSONS  # noqa: F401 - re-exported for the scripts and tests
+
 # The public repository learners install course_lib from (Colab) and open notebooks from.
 REPO = "dl-fundamentals/course"
 BRANCH = "main"
 REPO_URL = f"https://github.com/{REPO}"
 
-LESSONS = [
-    "01_neurons", "02_activations", "03_losses", "04_gradient_descent",
-    "05_backprop", "06_mlp", "07_cnn", "08_overfitting",
-]
 
 
 def colab_url(path: str) -> str:
