@@ -72,11 +72,12 @@ def main() -> None:
     for _ in range(args.repeats):  # interleaved, so a change of the machine's load hits every option
         for option in options:
             quiet = run_once(option)
-            busy = with_busy(args.busy, lambda: run_once(option))
             seconds[option, "quiet"].append(quiet["seconds"])
+            print(f"  {option:<26} quiet {quiet['seconds']:5.1f} s ({quiet['accuracy']:.2%})", end="", flush=True)
+            busy = with_busy(args.busy, lambda: run_once(option))
             seconds[option, "busy"].append(busy["seconds"])
-            print(f"  {option:<26} quiet {quiet['seconds']:5.1f} s ({quiet['accuracy']:.2%})   "
-                  f"busy {busy['seconds']:5.1f} s ({busy['accuracy']:.2%})", flush=True)
+            print(f"   busy {busy['seconds']:5.1f} s ({busy['accuracy']:.2%})   "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
     print(f"load average after: {os.getloadavg()}\n")
     print(f"| option | quiet s | beside {args.busy} busy s | ratio |")
     print("| --- | --- | --- | --- |")

@@ -12,6 +12,7 @@ the exercise sources in exercises/source/ it
 - turns nbval's comment markers (`# NBVAL_IGNORE_OUTPUT`, `# NBVAL_SKIP`, ...) into the cell tags
   nbval reads (`nbval-ignore-output`, `nbval-skip`, ...) and removes the comment lines, and tags
   `nbval-ignore-output` every cell that trains with a progress bar (its output depends on timing);
+- raises any `fontsize=` below 9 (pt) in the code to 9;
 - normalizes what a run leaves behind (`normalize`): no saved widget state, no timing metadata,
   widget outputs reduced to their plain-text line.
 `execute` normalizes after running, so the committed notebooks are what sync would write.
@@ -39,6 +40,9 @@ NBVAL_MARKERS = ["NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCE
 MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(" + "|".join(NBVAL_MARKERS) + r")[ \t]*$\n?", re.MULTILINE)
 # A call that trains with a progress bar (course_lib.recipes, course_lib.training.fit), unless
 # the bar is turned off in the call itself.
+# Text below 9 pt is unreadable on most screens (course_lib.plotting.COURSE_STYLE uses 10-12).
+SMALL_FONT = re.compile(r"\bfontsize=([1-8])\b")
+MIN_FONT_SIZE = 9
 TRAINING_CALL = re.compile(r"\b(train_small_cnn|train_mnist_mlp|train_with_checkpoints|fit)\(")
 
 
@@ -76,6 +80,7 @@ def tag_cell(cell, training: bool = True) -> bool:
     for marker in MARKER_LINE.findall(cell.source):
         changed |= _add_tag(cell, marker_tag(marker))
     source = MARKER_LINE.sub("", cell.source)
+    source = SMALL_FONT.sub(f"fontsize={MIN_FONT_SIZE}", source)
     if source != cell.source:
         cell.source, changed = source.strip("\n"), True
     if training and TRAINING_CALL.search(cell.source) and "progress=False" not in cell.source:

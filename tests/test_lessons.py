@@ -98,3 +98,12 @@ def test_sync_tags_training_cells_whose_output_depends_on_timing():
     assert tag_cell(trains) and trains.metadata.tags == ["nbval-ignore-output"]
     assert not tag_cell(quiet) and "tags" not in quiet.metadata
     assert not tag_cell(trains), "a second sync changes nothing"
+
+
+def test_sync_raises_text_below_nine_points_to_nine():
+    from notebooks import tag_cell
+
+    cell = nbformat.v4.new_code_cell('ax.legend(fontsize=8)\nax.set_title("t", fontsize=12)')
+    assert tag_cell(cell)
+    assert cell.source == 'ax.legend(fontsize=9)\nax.set_title("t", fontsize=12)'
+

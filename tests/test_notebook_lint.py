@@ -7,7 +7,8 @@ For the lessons (notebooks/) and the exercises (exercises/source and exercises/r
 - nbval's markers as cell tags, never `# NBVAL_*` comments in the learners' code;
 - widget labels shown in full: widgets are made inside `interactive_figure` (which widens every
   label) or set `description_width` themselves;
-- no saved widget state and no raw widget repr (`HBox(children=...`) in the outputs.
+- no saved widget state and no raw widget repr (`HBox(children=...`) in the outputs;
+- no text smaller than 9 pt requested in code (`fontsize=8`).
 `python scripts/notebooks.py sync` fixes all but the first and the widget labels.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ PATHS = [p for p in PATHS if ".ipynb_checkpoints" not in p.parts]
 IDS = [str(p.relative_to(ROOT)) for p in PATHS]
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # all but the newline
 NBVAL_COMMENT = re.compile(r"^\s*#\s*(NBVAL_\w+|PYTEST_VALIDATE_\w+)", re.MULTILINE)
+SMALL_FONT = re.compile(r"\bfontsize\s*=\s*[1-8](\.\d*)?\b")
 WIDGET_WITH_LABEL = re.compile(r"widgets\.\w+\([^()]*description=")
 
 
@@ -73,6 +75,18 @@ def test_no_saved_widget_state_and_no_raw_widget_repr(path):
     reprs = [i for i, c in enumerate(nb.cells) for out in c.get("outputs", [])
              if "(children=(" in str(out.get("data", {}).get("text/plain", ""))]
     assert not reprs, f"{path.name}: cells {reprs} show a widget's raw repr instead of a plain line"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_no_text_below_nine_points(path):
+    found = [i for i, c in enumerate(_read(path).cells) if c.cell_type == "code" and SMALL_FONT.search(c.source)]
+    assert not found, f"{path.name}: cells {found} ask for text below 9 pt; `scripts/notebooks.py sync` raises it"
+
+
+def test_course_lib_draws_no_text_below_nine_points():
+    found = [f"{p.name}:{n}" for p in sorted((ROOT / "course_lib").rglob("*.py"))
+             for n, line in enumerate(p.read_text().splitlines(), 1) if SMALL_FONT.search(line)]
+    assert not found, f"course_lib asks for text below 9 pt at {found}"
 
 
 def test_lint_catches_a_backspace_and_a_comment_marker(tmp_path):
