@@ -42,5 +42,5 @@ import torch
 import matplotlib.pyplot as plt
 from course_lib import cpus, plotting
 torch.manual_seed(0)
-plotting.use_course_style()  # legible figures: 100 dpi, 11 pt text, sharp on HiDPI screens
-cpus.use_available_cpus()    # torch threads for the CPUs this process may use, fewer when others compete'''
+threads = cpus.use_available_cpus()  # torch threads for the CPUs we may use; fewer while others compete
+plotting.use_course_style()          # legible figures: 100 dpi, 11 pt text, sharp on HiDPI screens'''
