@@ -106,11 +106,11 @@ class ThreadGovernor:
 
     It tries each thread count in `choices` (all available, then 1) for `window` steps and keeps
     the fastest, by the median time between steps (so an evaluation between two steps does not
-    count). While it holds that choice it keeps timing: when the median of the last `window`
-    steps drifts more than `drift` (25 %) from what the trial measured, the load has changed and
-    it tries again; after `max_hold` steps it tries again anyway, and after a quarter of that
-    while on fewer threads than it may use (one thread runs almost as fast beside busy
-    processes as alone, so the end of a contention shows no drift). Quiet, the most threads win;
+    count). Holding all threads, it keeps timing: when the median of the last `window` steps is
+    more than `drift` (25 %) slower than the trial measured, other processes have started and it
+    tries again; after `max_hold` steps it tries again anyway. Holding fewer threads it retries
+    after a quarter of `max_hold` steps: one thread runs almost as fast beside busy processes as
+    alone, and its step times jitter, so only a new trial sees the contention end. Quiet, the most threads win;
     beside busy processes, threads that spin waiting for a busy core lose and one thread wins.
     `use_available_cpus` installs one on every optimizer.
     """
@@ -154,10 +154,13 @@ class ThreadGovernor:
         if self._trial is None:  # holding the best choice: watch for a change of load
             self._held += 1
             self._recent = (self._recent + [interval])[-self.window:]
-            drifted = (len(self._recent) == self.window
-                       and abs(self._median(self._recent) / self._reference - 1) > self.drift)
-            hold = self.max_hold if self.best == self.choices[0] else self.max_hold // 4
-            if drifted or self._held >= hold:
+            if self.best == self.choices[0]:  # all threads: retry when steps get slower (others started)
+                hold = self.max_hold
+                slower = (len(self._recent) == self.window
+                          and self._median(self._recent) > (1 + self.drift) * self._reference)
+            else:  # fewer threads: step times jitter under contention and tell nothing; retry on a timer
+                hold, slower = self.max_hold // 4, False
+            if slower or self._held >= hold:
                 self._start_trial()
             return
         times = self._times.setdefault(self.choices[self._trial], [])

@@ -133,7 +133,7 @@ def sync(path: Path, lesson: bool = True) -> bool:
     for c in nb.cells:
         changed |= tag_cell(c, training=lesson)
     title = nb.cells[0]
-    link = colab_badge(str(path.relative_to(ROOT)))
+    link = colab_badge(str(path.resolve().relative_to(ROOT))) if lesson else ""
     if lesson and title.cell_type == "markdown" and link not in title.source:
         lines = [ln for ln in title.source.splitlines() if "colab-badge.svg" not in ln]
         title.source = "\n".join(lines[:1] + ["", link] + lines[1:]).rstrip() + "\n"

@@ -159,3 +159,12 @@ def test_use_available_cpus_sets_threads_and_hooks_every_optimizer(monkeypatch):
             cpus._hook.remove()
             cpus._hook = None
         torch.set_num_threads(threads)
+
+
+def test_governor_on_one_thread_ignores_jitter_and_retries_only_on_its_timer(clock):
+    governor = ThreadGovernor(2, window=4)
+    jitter = iter([0.02, 0.04, 0.015, 0.05] * 100)
+    _steps(governor, clock, 20, lambda t: 0.050 if t == 2 else 0.020)  # contended: one thread wins
+    trials = governor.trials
+    _steps(governor, clock, governor.max_hold // 4 - 5, lambda t: next(jitter) if t == 1 else 0.05)
+    assert governor.best == 1 and governor.trials == trials, "jitter on one thread must not start trials"
