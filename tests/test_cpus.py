@@ -166,5 +166,5 @@ def test_governor_on_one_thread_ignores_jitter_and_retries_only_on_its_timer(clo
     jitter = iter([0.02, 0.04, 0.015, 0.05] * 100)
     _steps(governor, clock, 20, lambda t: 0.050 if t == 2 else 0.020)  # contended: one thread wins
     trials = governor.trials
-    _steps(governor, clock, governor.max_hold // 4 - 5, lambda t: next(jitter) if t == 1 else 0.05)
+    _steps(governor, clock, governor.max_hold // 4 - 20, lambda t: next(jitter) if t == 1 else 0.05)
     assert governor.best == 1 and governor.trials == trials, "jitter on one thread must not start trials"
