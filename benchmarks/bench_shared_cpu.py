@@ -26,6 +26,8 @@ OPTIONS = {
     "OMP_WAIT_POLICY=PASSIVE": ({"OMP_WAIT_POLICY": "PASSIVE"}, ""),
     "GOMP_SPINCOUNT=0": ({"GOMP_SPINCOUNT": "0"}, ""),
     "adaptive": ({}, "from course_lib.cpus import use_available_cpus; use_available_cpus(adaptive=True)"),
+    # the setup cell's choice: the available CPUs minus those other processes run at the start
+    "load-aware start": ({}, "from course_lib.cpus import use_available_cpus; use_available_cpus()"),
 }
 
 RUN = """

@@ -4,8 +4,8 @@
 its CPU affinity (the cores it may run on) and its cgroup's CPU quota (CPU time per period)
 limit it, and torch, which starts one thread per reported core, then spins its threads against
 each other. `available_cpus` reads all three; `use_available_cpus` (the lessons' setup cell)
-sets torch's threads from it and installs a `ThreadGovernor`, which drops to fewer threads
-while other processes compete for the cores (measured in benchmarks/bench_shared_cpu.py).
+sets torch's threads from it, leaving out the CPUs other processes are busy on at that moment;
+a `ThreadGovernor` can also re-choose while training (measured in benchmarks/bench_shared_cpu.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-__all__ = ["available_cpus", "cgroup_cpu_quota", "ThreadGovernor", "use_available_cpus"]
+__all__ = ["available_cpus", "cgroup_cpu_quota", "other_running_tasks", "ThreadGovernor", "use_available_cpus"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")
@@ -179,21 +179,45 @@ class ThreadGovernor:
         self.step()
 
 
+def other_running_tasks(proc_stat: Path | str = "/proc/stat", samples: int = 5, interval: float = 0.05) -> int:
+    """Tasks running or ready to run on the machine besides this one, right now (median of samples).
+
+    Read from procs_running in /proc/stat; 0 where there is no such file (macOS, Windows).
+    """
+    counts = []
+    for i in range(samples):
+        text = _read(Path(proc_stat))
+        if text is None:
+            return 0
+        line = next((ln for ln in text.splitlines() if ln.startswith("procs_running ")), None)
+        if line is None:
+            return 0
+        counts.append(int(line.split()[1]) - 1)  # minus this process, which is running to read it
+        if i + 1 < samples:
+            time.sleep(interval)
+    return max(0, sorted(counts)[len(counts) // 2])
+
+
 _hook = None
 
 
-def use_available_cpus(adaptive: bool = True) -> int:
-    """Set torch's threads to available_cpus(); with `adaptive`, let a ThreadGovernor adjust them.
+def use_available_cpus(adaptive: bool = False) -> int:
+    """Set torch's threads for the CPUs this process may use and that others leave free now.
 
-    Returns the thread count set. Calling it again replaces the previous governor.
+    available_cpus() minus the tasks other processes are running at this moment, at least 1:
+    on a quiet machine every CPU, beside two busy processes on two cores one thread (torch's
+    threads then stop spinning against them: benchmarks/bench_shared_cpu.py). With `adaptive`,
+    a ThreadGovernor also re-chooses while training (measured slower beside busy processes on
+    this machine, hence off by default). Returns the thread count set.
     """
     global _hook
-    threads = available_cpus()
+    cpus = available_cpus()
+    threads = max(1, min(cpus, cpus - other_running_tasks()))
     torch.set_num_threads(threads)
     if _hook is not None:
         _hook.remove()
         _hook = None
-    if adaptive and threads > 1:
-        governor = ThreadGovernor(threads)
+    if adaptive and cpus > 1:
+        governor = ThreadGovernor(cpus)
         _hook = register_optimizer_step_post_hook(governor)
     return threads

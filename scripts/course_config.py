@@ -42,5 +42,5 @@ import torch
 import matplotlib.pyplot as plt
 from course_lib import cpus, plotting
 torch.manual_seed(0)
-threads = cpus.use_available_cpus()  # torch threads for the CPUs we may use; fewer while others compete
+threads = cpus.use_available_cpus()  # torch threads: the CPUs we may use that others leave free
 plotting.use_course_style()          # legible figures: 100 dpi, 11 pt text, sharp on HiDPI screens'''

@@ -139,32 +139,47 @@ def test_governor_rejects_bad_settings(kwargs):
         ThreadGovernor(**kwargs)
 
 
-def test_use_available_cpus_sets_threads_and_hooks_every_optimizer(monkeypatch):
+@pytest.mark.parametrize("others,expected", [(0, 2), (1, 1), (5, 1)], ids=["quiet", "one_busy", "overloaded"])
+def test_use_available_cpus_leaves_out_cpus_others_are_busy_on(monkeypatch, others, expected):
     threads = torch.get_num_threads()
     monkeypatch.setattr(cpus, "available_cpus", lambda: 2)
+    monkeypatch.setattr(cpus, "other_running_tasks", lambda: others)
     try:
-        assert use_available_cpus() == 2 and torch.get_num_threads() == 2
+        assert use_available_cpus() == expected and torch.get_num_threads() == expected
+        assert cpus._hook is None, "no governor unless asked for"
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("running,expected", [("1", 0), ("3", 2), ("0", 0)], ids=["only_us", "two_others", "zero"])
+def test_other_running_tasks_reads_procs_running_without_this_process(tmp_path, running, expected):
+    stat = tmp_path / "stat"
+    stat.write_text(f"cpu  1 2 3 4\nprocs_running {running}\nprocs_blocked 0\n")
+    assert cpus.other_running_tasks(stat, samples=3, interval=0) == expected
+
+
+def test_other_running_tasks_is_zero_without_proc_stat(tmp_path):
+    assert cpus.other_running_tasks(tmp_path / "missing") == 0
+
+
+def test_use_available_cpus_adaptive_hooks_every_optimizer_once(monkeypatch):
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(cpus, "available_cpus", lambda: 2)
+    monkeypatch.setattr(cpus, "other_running_tasks", lambda: 0)
+    try:
+        assert use_available_cpus(adaptive=True) == 2 and torch.get_num_threads() == 2
         hook = cpus._hook
         assert hook is not None
-        use_available_cpus()
+        use_available_cpus(adaptive=True)
         assert cpus._hook is not hook, "a second call replaces the governor, not adds one"
         p = torch.nn.Parameter(torch.zeros(3))
         optimizer = torch.optim.SGD([p], lr=0.1)
         p.grad = torch.ones(3)
         optimizer.step()  # runs the hook without error
-        use_available_cpus(adaptive=False)
+        use_available_cpus()
         assert cpus._hook is None
     finally:
         if cpus._hook is not None:
             cpus._hook.remove()
             cpus._hook = None
         torch.set_num_threads(threads)
-
-
-def test_governor_on_one_thread_ignores_jitter_and_retries_only_on_its_timer(clock):
-    governor = ThreadGovernor(2, window=4)
-    jitter = iter([0.02, 0.04, 0.015, 0.05] * 100)
-    _steps(governor, clock, 20, lambda t: 0.050 if t == 2 else 0.020)  # contended: one thread wins
-    trials = governor.trials
-    _steps(governor, clock, governor.max_hold // 4 - 20, lambda t: next(jitter) if t == 1 else 0.05)
-    assert governor.best == 1 and governor.trials == trials, "jitter on one thread must not start trials"
