@@ -301,9 +301,11 @@ def lesson_lab(tmp_path_factory):
 # Every ipywidgets slider (IntSlider, FloatSlider, SelectionSlider, ...) in either orientation.
 # SelectionSlider's view has no .jupyter-widgets class: select on the slider classes alone.
 SLIDER = ":is(.widget-slider, .widget-hslider, .widget-vslider)"
-# A formula that failed: MathJax 3 (JupyterLab's default) marks it mjx-merror / data-mjx-error,
-# MathJax 2 .MathJax_Error, KaTeX .katex-error; MathJax also writes "Math input error" in the text.
-MATH_ERROR = "mjx-merror, [data-mjx-error], .MathJax_Error, .katex-error"
+# A formula that failed: MathJax 3 (JupyterLab's default) marks it mjx-merror / data-mjx-error
+# (a \x08 where \beta was gives "Math input error") and shows an undefined macro such as
+# \undefinedmacro as red text (its noundefined extension); MathJax 2 .MathJax_Error, KaTeX .katex-error.
+MATH_ERROR = ('mjx-merror, [data-mjx-error], mjx-mtext[style*="color: red"], .MathJax_Error, '
+              '.katex-error')
 MATH_ERROR_TEXT = "Math input error"
 
 
@@ -322,7 +324,8 @@ def _math_errors(page) -> list[str]:
     """The formulas MathJax or KaTeX could not render, as the text they show (empty if none)."""
     notebook = page.locator(".jp-Notebook")
     found = notebook.locator(MATH_ERROR).evaluate_all(
-        "els => els.map(e => (e.getAttribute('data-mjx-error') || e.textContent || e.outerHTML).slice(0, 200))")
+        "els => els.map(e => (e.getAttribute('data-mjx-error') || e.closest('mjx-container')?.querySelector("
+        "'mjx-assistive-mml')?.textContent || e.textContent || e.outerHTML).slice(0, 200))")
     if MATH_ERROR_TEXT in notebook.inner_text():
         found.append(MATH_ERROR_TEXT)
     return found
