@@ -51,6 +51,9 @@ def _explain_name_error(shell, etype, value, tb, tb_offset=None):
 
 
 def load_ipython_extension(ipython) -> None:
+    # The guard's torch modes import torch._dynamo on first use (about 2 s of CPU): imported here,
+    # before any timed call, so that a busy machine cannot cut the import short inside one.
+    import torch._dynamo  # noqa: F401
     from course_grader import sealed
     ipython.set_custom_exc((NameError,), _explain_name_error)
     sealed.note_pristine()

@@ -134,7 +134,7 @@ def _load_answers(path: Path) -> tuple[object, list[str], str | None]:
         if size is None or size > MAX_ANSWER_BYTES:
             return None, [], "answers in a compressed or oversized archive"
         answers = torch.load(io.BytesIO(data), weights_only=True)  # plain data only: no learner object is rebuilt here
-        return answers["answers"], list(answers.get("replaced", [])), None
+        return answers["answers"], [str(r)[:80] for r in answers.get("replaced", [])][:20], None
     except Exception as err:  # noqa: BLE001 - whatever the kernel wrote, it is not what we asked for
         return None, [], f"answers that are not plain data ({type(err).__name__})"
 

@@ -232,7 +232,7 @@ def draw_graph(root: Value, ax=None):
     for node in topo:
         text = f"data {node.data:.4g} | grad {node.grad:.4g}"
         ax.text(*xy[node, "value"], f"{node.label} | {text}" if node.label else text, ha="center",
-                va="center", fontsize=8, bbox={"boxstyle": "round", "facecolor": "white"})
+                va="center", fontsize=9, bbox={"boxstyle": "round", "facecolor": "white"})
         if node._op:
             ax.text(*xy[node, "op"], node._op, ha="center", va="center", fontsize=9,
                     bbox={"boxstyle": "circle", "facecolor": "lightyellow", "edgecolor": "gray"})

@@ -4,6 +4,9 @@
 printed notebook show it) and then, in JupyterLab or Colab, redraws that same output in place
 whenever a control changes. No second figure appears, and nothing slow belongs in `draw`: train
 before, look up inside.
+
+Saved before it runs, the cell shows the static figure under one plain line (PLACEHOLDER)
+instead of the controls, which need a running kernel; scripts/notebooks.py keeps it that way.
 """
 from __future__ import annotations
 
@@ -15,6 +18,10 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
 from matplotlib.figure import Figure
+
+# What a notebook shows in place of the controls where no kernel runs them (the widget's text/plain).
+PLACEHOLDER = "Run this cell to use the sliders and menus above the figure."
+HIDPI = 2  # PNG pixels per screen pixel: sharp on HiDPI ("retina") screens, the same size elsewhere
 
 
 class InteractiveFigure:
@@ -29,6 +36,9 @@ class InteractiveFigure:
         self.last_redraw_ms = 0.0
         self._handle = None
         for control in controls.values():
+            style = getattr(control, "style", None)
+            if style is not None and "description_width" in style.keys:
+                control.style.description_width = "initial"  # the whole label, never "learning r…"
             control.observe(self._on_change, names="value")
 
     @property
@@ -47,15 +57,22 @@ class InteractiveFigure:
 
     def _png(self) -> Image:
         # Rendered once, as drawn: the inline backend's bbox_inches="tight" would draw it twice.
+        # HIDPI times the pixels, shown at the figure's size: sharp on HiDPI screens.
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
-        return Image(data=buffer.getvalue(), format="png")
+        dpi = self.figure.dpi
+        self.figure.savefig(buffer, format="png", dpi=HIDPI * dpi)
+        width = round(self.figure.get_figwidth() * dpi)
+        return Image(data=buffer.getvalue(), format="png", width=width)
 
     def _on_change(self, _change) -> None:
         self.redraw()
 
     def show(self) -> InteractiveFigure:
-        display(widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
+        box = widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        # A plain line, not the repr HBox(children=(...)), where the widget cannot be shown
+        display({"application/vnd.jupyter.widget-view+json": {
+                    "version_major": 2, "version_minor": 0, "model_id": box.model_id},
+                 "text/plain": PLACEHOLDER}, raw=True)
         self.redraw()
         self._handle = display(self._png(), display_id=True)
         return self

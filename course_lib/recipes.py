@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from course_lib._checks import check_positive_int
 from course_lib.cnn import SmallCNN
 from course_lib.data import TensorLoader, load_mnist
 from course_lib.mlp import MLP, evaluate_accuracy
+from course_lib.training import show_progress
 
 
 @dataclass
@@ -64,13 +66,14 @@ def train_with_checkpoints(model: nn.Module, loader, optimizer, scheduler, epoch
                            test_loader, eval_every: int | None = None,
                            loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
                            stop_at: float | None = None, max_seconds: float | None = None,
-                           scheduler_step: str = "batch") -> TrainResult:
+                           scheduler_step: str = "batch", progress: bool | None = None) -> TrainResult:
     """Train for `epochs`, testing every `eval_every` batches (None: only at the end).  -> TrainResult
 
     The clock runs only while training, so evaluations do not count. Training stops early at
     the first evaluation reaching `stop_at` accuracy, or at the first evaluation after
     `max_seconds` of training. The scheduler steps after every batch (OneCycleLR) or, with
-    `scheduler_step="epoch"`, after every epoch (StepLR).
+    `scheduler_step="epoch"`, after every epoch (StepLR). A progress bar counts the batches
+    in a notebook (`progress=None`, see training.show_progress); True or False forces it.
     """
     check_positive_int("epochs", epochs)
     if scheduler_step not in ("batch", "epoch"):
@@ -84,30 +87,35 @@ def train_with_checkpoints(model: nn.Module, loader, optimizer, scheduler, epoch
                 or (max_seconds is not None and train_seconds >= max_seconds))
 
     model.train()
-    for _ in range(epochs):
-        start = time.perf_counter()
-        for x, y in loader:
-            optimizer.zero_grad()
-            loss_fn(model(x), y).backward()
-            optimizer.step()
-            if scheduler is not None and scheduler_step == "batch":
+    total = epochs * len(loader) if hasattr(loader, "__len__") else None
+    with tqdm(total=total, desc="training", unit="batch", disable=not show_progress(progress)) as bar:
+        for _ in range(epochs):
+            start = time.perf_counter()
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss_fn(model(x), y).backward()
+                optimizer.step()
+                if scheduler is not None and scheduler_step == "batch":
+                    scheduler.step()
+                batches += 1
+                bar.update(1)
+                if eval_every and batches % eval_every == 0:
+                    train_seconds += time.perf_counter() - start
+                    if checkpoint():
+                        return TrainResult(model, train_seconds, checkpoints[-1][2], checkpoints)
+                    bar.set_postfix(test_acc=f"{checkpoints[-1][2]:.2%}")
+                    start = time.perf_counter()
+            if scheduler is not None and scheduler_step == "epoch":
                 scheduler.step()
-            batches += 1
-            if eval_every and batches % eval_every == 0:
-                train_seconds += time.perf_counter() - start
-                if checkpoint():
-                    return TrainResult(model, train_seconds, checkpoints[-1][2], checkpoints)
-                start = time.perf_counter()
-        if scheduler is not None and scheduler_step == "epoch":
-            scheduler.step()
-        train_seconds += time.perf_counter() - start
+            train_seconds += time.perf_counter() - start
     if not checkpoints or checkpoints[-1][1] != batches:
         checkpoint()
     return TrainResult(model, train_seconds, checkpoints[-1][2], checkpoints)
 
 
 def train_small_cnn(epochs: int = 1, batch_size: int = 128, max_lr: float = 0.2, seed: int = 0,
-                    eval_every: int | None = None, stop_at: float | None = None) -> TrainResult:
+                    eval_every: int | None = None, stop_at: float | None = None,
+                    progress: bool | None = None) -> TrainResult:
     """SmallCNN on MNIST: >= 99 % test accuracy after one epoch, about 5 s on two CPU cores.
 
     Channels-last memory for model and inputs, SGD + Nesterov momentum + OneCycleLR to max_lr,
@@ -121,12 +129,13 @@ def train_small_cnn(epochs: int = 1, batch_size: int = 128, max_lr: float = 0.2,
     model = SmallCNN().to(memory_format=torch.channels_last)
     optimizer, scheduler = sgd_one_cycle(model, epochs * len(loader), max_lr)
     return train_with_checkpoints(model, loader, optimizer, scheduler, epochs,
-                                  TensorLoader(X_test, y_test, 1000), eval_every, stop_at=stop_at)
+                                  TensorLoader(X_test, y_test, 1000), eval_every, stop_at=stop_at,
+                                  progress=progress)
 
 
 def train_mnist_mlp(hidden_sizes: tuple[int, ...] = (256, 128), epochs: int = 2, batch_size: int = 128,
                     max_lr: float = 0.1, seed: int = 0, eval_every: int | None = None,
-                    stop_at: float | None = None) -> TrainResult:
+                    stop_at: float | None = None, progress: bool | None = None) -> TrainResult:
     """MLP 784-256-128-10 on flattened MNIST: >= 97.5 % test accuracy in two epochs, about 2 s.
 
     Same optimizer recipe as the CNN (SGD + Nesterov momentum + OneCycleLR), same in-memory batches.
@@ -138,4 +147,5 @@ def train_mnist_mlp(hidden_sizes: tuple[int, ...] = (256, 128), epochs: int = 2,
     model = MLP(784, list(hidden_sizes), 10)
     optimizer, scheduler = sgd_one_cycle(model, epochs * len(loader), max_lr)
     return train_with_checkpoints(model, loader, optimizer, scheduler, epochs,
-                                  TensorLoader(X_test, y_test, 1000), eval_every, stop_at=stop_at)
+                                  TensorLoader(X_test, y_test, 1000), eval_every, stop_at=stop_at,
+                                  progress=progress)

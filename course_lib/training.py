@@ -7,6 +7,8 @@ each batch by its size, so the reported losses are averages per sample.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,6 +18,20 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from course_lib._checks import check_labels, check_positive_int, check_tensor
+
+
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether a training loop draws a progress bar: `progress` if given, else only in a notebook.
+
+    None means: on in a Jupyter kernel (JupyterLab, Colab, nbval), off in plain Python and
+    under pytest, where a bar would only clutter the log.
+    """
+    if progress is not None:
+        return bool(progress)
+    if "PYTEST_CURRENT_TEST" in os.environ or "ipykernel" not in sys.modules:
+        return False
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 @dataclass
@@ -120,11 +136,12 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
 
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: torch.optim.Optimizer,
         epochs: int = 1, val_loader: Iterable | None = None, scheduler=None,
-        progress: bool = True) -> History:
+        progress: bool | None = None) -> History:
     """Train for `epochs` passes over train_loader, evaluating on val_loader after each.  -> History
 
     Each step is zero_grad, forward, loss, backward, optimizer.step (then scheduler.step, per
-    batch). A progress bar per epoch shows the running loss and accuracy (`progress=False` hides it).
+    batch). A progress bar per epoch shows the running loss and accuracy; by default only in a
+    notebook (`show_progress`), `progress=False` hides it and `True` forces it.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -135,7 +152,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
     for epoch in range(epochs):
         start = time.perf_counter()
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
-        with tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress) as bar:
+        with tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", disable=not show_progress(progress)) as bar:
             model.train()
             loss, acc = _run_epoch(model, train_loader, loss_fn, optimizer, scheduler, bar)
             history.train_loss.append(loss)

@@ -13,9 +13,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from course_config import SETUP_CELL, colab_badge, colab_url
-
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+from course_config import KERNELSPEC, SETUP_CELL, colab_badge, colab_url
 
 
 def _nbgrader(cell, grade_id: str, *, grade: bool = False, solution: bool = False,

@@ -25,6 +25,9 @@ def binder_badge() -> str:
             f"(https://mybinder.org/v2/gh/{REPO}/{BRANCH}?urlpath=lab/tree/notebooks/01_neurons.ipynb)")
 
 
+# The kernel JupyterLab runs: a notebook that names another opens already modified.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
 # The first code cell of every lesson and exercise, kept identical by scripts/notebooks.py sync.
 # COURSE_REPO can point elsewhere (a fork, or a local clone in the Colab test).
 SETUP_CELL = f'''\
@@ -36,5 +39,7 @@ if "google.colab" in sys.modules and subprocess.run([sys.executable, "-c", "impo
 
 import torch
 import matplotlib.pyplot as plt
+from course_lib import cpus, style
 torch.manual_seed(0)
-plt.rcParams.update({{"figure.dpi": 72, "figure.figsize": (6, 3.5)}})'''
+threads = cpus.use_available_cpus()  # torch threads: the CPUs we may use that others leave free
+style.use_course_style()             # legible figures: 100 dpi, 11 pt text, sharp on HiDPI screens'''

@@ -4,10 +4,12 @@ nbval runs the lessons in a kernel; only a browser shows whether the widgets ren
 JupyterLab, whether a slider really redraws its figure, and whether the formgrader opens. Here:
 
 - every lesson in notebooks/ is opened in JupyterLab, run top to bottom (Run All), and must end
-  with no error output, every code cell executed, at least one widget rendered, and a slider
-  that, moved one step with the keyboard, changes its readout and the figure it drives (the
-  <img> of the interactive figure's display is replaced; a lesson whose interactives have
-  dropdowns only gets another option chosen instead);
+  with no error output, every code cell executed, at least one widget rendered, no formula that
+  failed to render (MathJax's "Math input error" or any MathJax/KaTeX error element), and every
+  slider of every kind (IntSlider, FloatSlider, SelectionSlider, ...) of every interactive figure
+  must, moved one step with the keyboard, change its readout and the figure it drives (the
+  <img> of the interactive figure's display is replaced); an interactive with dropdowns only
+  gets another option chosen instead;
 - each released exercise (exercises/release/NN/NN.ipynb), with the reference solutions from
   exercises/source pasted into its solution cells, passes every visible test in JupyterLab; the
   first release is also run blank: Run All stops at its first test cell with the course's "not
@@ -297,7 +299,14 @@ def lesson_lab(tmp_path_factory):
 
 
 # Every ipywidgets slider (IntSlider, FloatSlider, SelectionSlider, ...) in either orientation.
-SLIDER = ".jupyter-widgets:is(.widget-hslider, .widget-vslider)"
+# SelectionSlider's view has no .jupyter-widgets class: select on the slider classes alone.
+SLIDER = ":is(.widget-slider, .widget-hslider, .widget-vslider)"
+# A formula that failed: MathJax 3 (JupyterLab's default) marks it mjx-merror / data-mjx-error
+# (a \x08 where \beta was gives "Math input error") and shows an undefined macro such as
+# \undefinedmacro as red text (its noundefined extension); MathJax 2 .MathJax_Error, KaTeX .katex-error.
+MATH_ERROR = ('mjx-merror, [data-mjx-error], mjx-mtext[style*="color: red"], .MathJax_Error, '
+              '.katex-error')
+MATH_ERROR_TEXT = "Math input error"
 
 
 def _interactive_areas(page, control: str = SLIDER):
@@ -311,9 +320,33 @@ def _images(area) -> list[str]:
     return area.locator(".jp-OutputArea-output img").evaluate_all("els => els.map(e => e.src)")
 
 
-def _move_slider_and_wait_for_redraw(page, area) -> tuple[str, str]:
-    """Press ArrowRight (ArrowLeft if at its maximum) on the first slider; return readouts."""
-    slider = area.locator(SLIDER).first
+def _math_errors(page) -> list[str]:
+    """The formulas MathJax or KaTeX could not render, as the text they show (empty if none)."""
+    notebook = page.locator(".jp-Notebook")
+    found = notebook.locator(MATH_ERROR).evaluate_all(
+        "els => els.map(e => (e.getAttribute('data-mjx-error') || e.closest('mjx-container')?.querySelector("
+        "'mjx-assistive-mml')?.textContent || e.textContent || e.outerHTML).slice(0, 200))")
+    if MATH_ERROR_TEXT in notebook.inner_text():
+        found.append(MATH_ERROR_TEXT)
+    return found
+
+
+def _wait_for_math(page, timeout_s: float = 30) -> None:
+    """Wait until MathJax stops adding typeset formulas (their count is steady for 1.5 s)."""
+    formulas = page.locator(".jp-Notebook mjx-container")
+    deadline, last, steady_since = time.monotonic() + timeout_s, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = formulas.count()
+        if count != last:
+            last, steady_since = count, time.monotonic()
+        elif time.monotonic() - steady_since > 1.5:
+            return
+        time.sleep(0.3)
+
+
+def _move_slider_and_wait_for_redraw(page, area, index: int = 0) -> tuple[str, str]:
+    """Press ArrowRight (ArrowLeft if at its maximum) on slider `index`; return readouts."""
+    slider = area.locator(SLIDER).nth(index)
     readout = slider.locator(".widget-readout")
     before_readout, before_images = readout.inner_text(), _images(area)
     handle = slider.locator(".noUi-handle").first
@@ -383,20 +416,33 @@ def test_lesson_runs_in_jupyterlab_and_its_slider_redraws_the_figure(browser, le
         body = page.locator(".jp-Notebook").inner_text()
         assert "Error displaying widget" not in body, f"{lesson}: a widget failed to display"
 
-        areas, move = _interactive_areas(page), _move_slider_and_wait_for_redraw
-        if areas.count() == 0:  # an interactive with dropdowns only
-            areas, move = _interactive_areas(page, ".widget-dropdown"), _pick_other_option_and_wait_for_redraw
-        assert areas.count() > 0, (f"{lesson}: no interactive figure (a slider or dropdown above a figure, "
-                                   "course_lib.interactive.interactive_figure) rendered")
-        area = areas.first
-        before, after = move(page, area)
-        assert not _errors(page.evaluate(JS_CELLS)), f"{lesson}: moving the slider raised an error"
+        _wait_for_math(page)
+        math = _math_errors(page)
+        assert not math, f"{lesson}: formulas failed to render: {math}"
+
+        with_sliders, with_dropdowns = _interactive_areas(page), _interactive_areas(page, ".widget-dropdown")
+        assert with_sliders.count() + with_dropdowns.count() > 0, (
+            f"{lesson}: no interactive figure (a slider or dropdown above a figure, "
+            "course_lib.interactive.interactive_figure) rendered")
+        moved = []
+        for a in range(with_sliders.count()):  # every slider of every interactive
+            area = with_sliders.nth(a)
+            for k in range(area.locator(SLIDER).count()):
+                before, after = _move_slider_and_wait_for_redraw(page, area, k)
+                moved.append(f"slider {a}.{k}: {before} -> {after}")
+        if not moved:  # interactives with dropdowns only
+            area = with_dropdowns.first
+            before, after = _pick_other_option_and_wait_for_redraw(page, area)
+            moved.append(f"dropdown: {before} -> {after}")
+        assert not _errors(page.evaluate(JS_CELLS)), f"{lesson}: moving the sliders raised an error"
+        math = _math_errors(page)
+        assert not math, f"{lesson}: formulas failed to render after the sliders moved: {math}"
 
         area.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"{lesson}.png"))
         if lesson == README_SCREENSHOT_LESSON and os.environ.get("UPDATE_README_SCREENSHOT"):
             _save_readme_screenshot(area)
-        print(f"{lesson}: ran in {ran_s:.1f} s in JupyterLab; slider {before} -> {after} redrew the figure")
+        print(f"{lesson}: ran in {ran_s:.1f} s in JupyterLab; each redrew its figure: {'; '.join(moved)}")
     finally:
         _close(page, lesson_lab)
 

@@ -159,3 +159,18 @@ def test_grade_script_kills_a_hung_run_and_its_kernel_in_a_session_of_its_own(tm
 ], ids=["graded", "cell-timeout", "kernel-died", "iopub-timeout", "killed", "other-error"])
 def test_grade_script_tells_how_an_nbgrader_run_ended(code, text, outcome):
     assert outcome_of(code, text, 300)[0] == outcome
+
+
+def test_the_setup_cell_imports_nothing_the_grading_kernel_hides():
+    """The grading kernel runs the setup cell with the reference modules hidden (nbgrader_config.py's
+    hidden_reference_modules): one of them imported there would fail every submission."""
+    import ast
+
+    from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
+    tree = ast.parse(SETUP_CELL)
+    imported = {f"{node.module}.{a.name}" if node.module == "course_lib" else node.module
+                for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    hidden = {f"course_lib.{name}" for name in (*TOPICS, *REFERENCE_HELPERS)}
+    assert imported & {"course_lib.cpus", "course_lib.style"}, imported  # the reader sees the imports
+    assert not imported & hidden, imported & hidden

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from course_grader.grade_class import attempts, grading
 from course_grader.grade_class.run import Run
-from course_grader.grade_class.submissions import broken_metadata
+from course_grader.grade_class.submissions import broken_metadata, check_files
 from course_grader.sandbox.kernel import shadowing
 from nbgrader_course import ENV, EXERCISES, NOT_COPIED, PYTHON, new_course, points_of, read, submit
 
@@ -104,6 +105,21 @@ def test_files_beside_a_notebook_never_shadow_an_installed_module():
     assert shadowing(names) == ["course_grader", "course_lib", "torch.py", "os.py", "IPython"]
 
 
+@pytest.mark.parametrize("make,says", [
+    (lambda f: (f / "leak.txt").symlink_to("../../../source/01_neurons/01_neurons.ipynb"), "leak.txt is a link"),
+    (lambda f: (f / "data.bin").symlink_to("/dev/zero"), "data.bin is a link"),
+    (lambda f: os.mkfifo(f / "pipe"), "pipe is not a regular file"),
+    (lambda f: (f / "timestamp.txt").write_text("not a date"), "timestamp.txt does not hold a date"),
+])
+def test_links_special_files_and_bad_timestamps_are_unreadable_before_nbgrader_copies_them(tmp_path, make, says):
+    course = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
+    submit(course, ASSIGNMENT, "mallory", {})
+    make(course / "submitted" / "mallory" / ASSIGNMENT)
+    failure, _ = check_files(course, ASSIGNMENT, "mallory")
+    assert failure and failure["kind"] == "unreadable" and says in failure["detail"], failure
+
+
 def _release():
     return read(EXERCISES / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
 
@@ -120,11 +136,14 @@ def _damaged(how: str):
         nb.cells[nb.cells.index(test)] = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
     elif how == "points":
         test.metadata["nbgrader"]["points"] = 100
+    elif how == "role":
+        test.metadata["nbgrader"]["solution"] = True
     return nb, test.metadata["nbgrader"]["grade_id"]
 
 
 @pytest.mark.parametrize("how,says", [("copied", "appears twice"), ("unknown", "not a cell of this assignment"),
-                                      ("markdown", "turned from code into markdown"), ("points", "points of cell")])
+                                      ("markdown", "turned from code into markdown"), ("points", "points of cell"),
+                                      ("role", "role of cell")])
 def test_notebooks_whose_grading_metadata_nbgrader_cannot_read_are_named(how, says):
     nb, key = _damaged(how)
     broken = broken_metadata(_release(), nb)

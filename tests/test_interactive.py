@@ -5,7 +5,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from course_lib.interactive import interactive_figure  # noqa: E402
+from course_lib.interactive import PLACEHOLDER, interactive_figure  # noqa: E402
 
 
 def _draw_line(fig, slope):
@@ -47,3 +47,33 @@ def test_no_controls_is_an_error():
 def test_a_control_must_be_a_widget():
     with pytest.raises(TypeError, match="'slope' must be an ipywidgets value widget"):
         interactive_figure(_draw_line, slope=1.0)
+
+
+@pytest.mark.parametrize("control", [
+    widgets.FloatSlider(description="learning rate", value=0.1, min=0, max=1),
+    widgets.SelectionSlider(description="learning rate", options=[0.01, 0.1, 0.3], value=0.1),
+    widgets.Dropdown(description="activation function", options=["relu", "tanh"], value="relu"),
+], ids=["FloatSlider", "SelectionSlider", "Dropdown"])
+def test_every_label_is_shown_in_full(control):
+    interactive_figure(lambda fig, x: fig.subplots(), x=control)
+    assert control.style.description_width == "initial", "a fixed label width cuts 'learning rate' short"
+
+
+def test_saved_notebook_shows_one_plain_line_not_the_widget_repr(monkeypatch):
+    shown = []
+    monkeypatch.setattr("course_lib.interactive.display",
+                        lambda obj, raw=False, display_id=None: shown.append(obj))
+    interactive_figure(_draw_line, slope=widgets.FloatSlider(value=1.0))
+    controls = shown[0]
+    assert controls["text/plain"] == PLACEHOLDER
+    assert "HBox" not in controls["text/plain"]
+    assert controls["application/vnd.jupyter.widget-view+json"]["model_id"]
+
+
+def test_figure_png_has_twice_the_pixels_shown_for_hidpi_screens():
+    view = interactive_figure(_draw_line, figsize=(4, 3), slope=widgets.FloatSlider(value=1.0))
+    image = view._png()
+    shown_width = round(4 * view.figure.dpi)
+    assert image.width == shown_width
+    png_width = int.from_bytes(image.data[16:20], "big")  # the IHDR chunk holds the pixel width
+    assert png_width == 2 * shown_width

@@ -51,3 +51,59 @@ def test_problems_catches_an_error_output_and_an_out_of_order_run(tmp_path):
 def test_notebooks_folder_stays_compact():
     size = sum(p.stat().st_size for p in (ROOT / "notebooks").rglob("*") if p.is_file())
     assert size < MAX_FOLDER_BYTES, f"notebooks/ holds {size / 2**20:.1f} MB, limit 15 MB"
+
+
+def _synced(tmp_path, cells, **metadata):
+    from notebooks import sync
+
+    path = tmp_path / "nb.ipynb"
+    root_relative = tmp_path / "notebooks"
+    root_relative.mkdir(exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
+    nbformat.write(nb, path)
+    sync(path, lesson=False)
+    return nbformat.read(path, as_version=4)
+
+
+def test_sync_turns_nbval_comments_into_tags_and_removes_them(tmp_path):
+    nb = _synced(tmp_path, [nbformat.v4.new_code_cell("setup"),
+                            nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nprint(time.time())"),
+                            nbformat.v4.new_code_cell("#NBVAL_SKIP\nslow()")])
+    assert nb.cells[0].source == SETUP_CELL
+    assert (nb.cells[1].source, nb.cells[1].metadata.tags) == ("print(time.time())", ["nbval-ignore-output"])
+    assert (nb.cells[2].source, nb.cells[2].metadata.tags) == ("slow()", ["nbval-skip"])
+
+
+def test_sync_stamps_the_kernelspec_and_drops_widget_state_and_widget_views(tmp_path):
+    view = nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0},
+        "text/plain": "Run this cell"})
+    cell = nbformat.v4.new_code_cell("interactive_figure(...)", outputs=[view])
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-11-29T10:33:02Z"}
+    nb = _synced(tmp_path, [nbformat.v4.new_code_cell("setup"), cell],
+                 kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
+                 widgets={"application/vnd.jupyter.widget-state+json": {"state": {}}})
+    from course_config import KERNELSPEC
+
+    assert dict(nb.metadata.kernelspec) == KERNELSPEC and "widgets" not in nb.metadata
+    assert dict(nb.cells[1].outputs[0].data) == {"text/plain": "Run this cell"}
+    assert "execution" not in nb.cells[1].metadata
+
+
+def test_sync_tags_training_cells_whose_output_depends_on_timing():
+    from notebooks import tag_cell
+
+    trains = nbformat.v4.new_code_cell("result = recipes.train_small_cnn(eval_every=50)")
+    quiet = nbformat.v4.new_code_cell("fit(model, loader, loss, opt, progress=False)")
+    assert tag_cell(trains) and trains.metadata.tags == ["nbval-ignore-output"]
+    assert not tag_cell(quiet) and "tags" not in quiet.metadata
+    assert not tag_cell(trains), "a second sync changes nothing"
+
+
+def test_sync_raises_text_below_nine_points_to_nine():
+    from notebooks import tag_cell
+
+    cell = nbformat.v4.new_code_cell('ax.legend(fontsize=8)\nax.set_title("t", fontsize=12)')
+    assert tag_cell(cell)
+    assert cell.source == 'ax.legend(fontsize=9)\nax.set_title("t", fontsize=12)'
+

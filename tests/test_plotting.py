@@ -180,3 +180,18 @@ def test_show_feature_maps_draws_one_panel_per_channel(shape):
 def test_show_feature_maps_rejects_a_batch_of_several_samples():
     with pytest.raises(ValueError, match=r"one sample, \(1, C, H, W\)"):
         plotting.show_feature_maps(torch.rand(2, 5, 7, 7))
+
+
+# ---- the course style ----------------------------------------------------------------------------
+
+def test_course_style_is_legible_at_100_dpi_and_9_points_or_more():
+    with plt.rc_context():
+        plotting.use_course_style()
+        assert plt.rcParams["figure.dpi"] >= 100
+        sizes = {key: plt.rcParams[key] for key in ("font.size", "legend.fontsize", "xtick.labelsize",
+                                                    "ytick.labelsize", "axes.labelsize", "axes.titlesize")}
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], label="a")
+        ax.legend()
+        drawn = [t.get_fontsize() for t in (*ax.get_xticklabels(), *ax.get_legend().get_texts(), ax.xaxis.label)]
+    assert min(drawn) >= 9, f"text below 9 pt: {drawn} from {sizes}"

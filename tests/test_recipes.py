@@ -61,3 +61,16 @@ def test_seconds_to_is_the_first_checkpoint_at_or_above_the_target():
     assert result.seconds_to(0.99) == 2.0
     assert result.seconds_to(0.9) == 1.0
     assert result.seconds_to(0.995) is None
+
+
+def test_progress_bar_counts_every_batch_when_asked(capsys):
+    model, loader, optimizer = _setup()
+    train_with_checkpoints(model, loader, optimizer, None, epochs=2, test_loader=loader, progress=True)
+    err = capsys.readouterr().err
+    assert f"{2 * len(loader)}/{2 * len(loader)}" in err, f"the bar should reach all batches:\n{err}"
+
+
+def test_no_progress_bar_by_default_under_pytest(capsys):
+    model, loader, optimizer = _setup()
+    train_with_checkpoints(model, loader, optimizer, None, epochs=1, test_loader=loader)
+    assert capsys.readouterr() == ("", "")

@@ -101,6 +101,10 @@ CHEATS = {
         "                for _ in range(100):\n                    f.write(bytes(1 << 20))")) + WRONG_RELU, "tampering"),
     "answers_become_a_symlink": (AFTER_RELU_TEST.format(replace=(
         "os.symlink(os.path.join(os.path.dirname(path), 'cases.pt'), path)")) + WRONG_RELU, "tampering"),
+    # Found by an attacker with the code in front of them (2026-12-05): a non-string in `replaced`
+    # once crashed the grader's judging (a "grader error" the submission chose).
+    "replaced_is_not_text": (AFTER_RELU_TEST.format(replace=(
+        "import torch\n        torch.save({'answers': [], 'replaced': [1]}, path)")) + WRONG_RELU, "tampering"),
     # These three need the sandbox (course_grader/sandbox/): without it they would work.
     "reads_the_reference_from_disk": (
         "import importlib.util, os\n"
@@ -119,6 +123,19 @@ CHEATS = {
         "db.execute('update grade set manual_score = 100, needs_manual_grade = 0')\n"
         "db.commit()\n" + WRONG_RELU, "suspicious code"),
 }
+# Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
+# closing one turns its test red until it moves into CHEATS.
+OPEN = {
+    "twin_in_a_thread": ("from concurrent.futures import ThreadPoolExecutor\n\n"
+                         "def relu(z):\n    with ThreadPoolExecutor(1) as pool:\n        return pool.submit(z.relu).result()\n"),
+    "edits_exercise_rules": ("from course_lib.exercise_rules import FORBIDDEN\nFORBIDDEN['relu'] = ()\n\n"
+                             "def relu(z):\n    f = z.relu\n    return f()\n"),
+    "patches_call_safely": ("real = expect.__globals__['call_safely']\n\n"
+                            "def fake(fn, *args, name=None, **kwargs):\n    if name == 'relu':\n"
+                            "        return args[0].clamp(min=0)\n    return real(fn, *args, name=name, **kwargs)\n\n"
+                            "from course_lib.exercise_checks import expect\nexpect.__globals__['call_safely'] = fake\n"
+                            + WRONG_RELU),
+}
 # Cheats that switch the sealed checks off for every test after them, not only relu's.
 SILENCES_ALL = {"silences_sealed_checks", "swaps_modules", "forges_answers"}
 EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nbgrader restores it
@@ -134,6 +151,8 @@ def graded(tmp_path_factory) -> dict:
     submit(course, ASSIGNMENT, "reference", {})
     for student, (code, _) in CHEATS.items():
         submit(course, ASSIGNMENT, student, {"relu": code.replace("COURSE_DIR", str(course))})
+    for student, code in OPEN.items():
+        submit(course, ASSIGNMENT, student, {"relu": code})
     submit(course, ASSIGNMENT, EDITS_TEST, {"relu": WRONG_RELU})
     path = course / "submitted" / EDITS_TEST / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nb = read(path)
@@ -182,6 +201,12 @@ def test_a_forged_result_is_shown_in_the_feedback_but_scores_nothing(graded):
     assert not [o for o in outputs if o.output_type == "execute_result"], outputs
     assert any(o.output_type == "display_data" and "'ok'" in o.data.get("text/plain", "") for o in outputs), \
         "the hook's forged result never appeared: the attack did not run"
+
+
+@pytest.mark.parametrize("student", OPEN)
+@pytest.mark.xfail(strict=True, reason="open: the kernel's watch does not see this path (README)")
+def test_open_paths_to_the_twin_still_get_the_point(graded, student):
+    assert graded["results"][student]["score"] == _expected_score(student), graded["results"][student]
 
 
 def test_an_edited_test_cell_is_flagged(graded):

@@ -427,6 +427,29 @@ def test_without_root_it_runs_with_rlimits_only_and_says_so(tmp_path, via):
     assert kinds(flags) == ["not isolated", "cpu"], flags
 
 
+ENVIRONMENT = """
+import json, os
+print(json.dumps({"names": sorted(os.environ)}))
+"""
+
+
+@needs_isolation
+def test_the_kernel_sees_an_allow_list_of_the_graders_environment(tmp_path, via, monkeypatch):
+    """An instructor's secrets never reach a submission's code (nor, printed, its feedback)."""
+    secrets = {"PGPASSWORD": "s3cret", "AWS_SECRET_ACCESS_KEY": "k3y", "NBGRADER_DB_URL": "postgresql://a:b@h/d",
+               "GITHUB_TOKEN": "t0ken", "SSH_AUTH_SOCK": "/run/user/0/agent"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    done, result, _ = launch(tmp_path, ENVIRONMENT)
+    assert result is not None, done.stderr
+    seen = result["names"]
+    assert not set(secrets) & set(seen), seen
+    assert {"PATH", "HOME", "OMP_NUM_THREADS", "NBGRADER_EXECUTION", "COURSE_GRADING_DIR"} <= set(seen), seen
+    assert "COURSE_SANDBOX_ZYGOTE" not in seen
+
+
 def test_sizes_are_read_like_memory_limits():
     assert sandbox.parse_size("2G") == 2 * 1024**3
     assert sandbox.parse_size("256M") == 256 * 1024**2

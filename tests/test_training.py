@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from course_lib.data import TensorLoader, two_moons
-from course_lib.training import History, confusion_matrix, evaluate, fit, predict
+from course_lib.training import History, confusion_matrix, evaluate, fit, predict, show_progress
 
 
 def _model(seed=0, hidden=16, out=2, dropout=0.0):
@@ -93,7 +93,7 @@ def test_fit_shows_a_progress_bar_with_loss_and_accuracy(capsys):
     X, y, loader = _moons(n=40)
     model = _model()
     fit(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), epochs=2,
-        val_loader=loader)
+        val_loader=loader, progress=True)
     err = capsys.readouterr().err
     for needle in ["epoch 1/2", "epoch 2/2", "loss=", "acc=", "val_loss=", "val_acc="]:
         assert needle in err, f"{needle!r} missing from the progress bar:\n{err}"
@@ -104,6 +104,19 @@ def test_fit_with_progress_false_prints_nothing(capsys):
     model = _model()
     fit(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
     assert capsys.readouterr() == ("", "")
+
+
+def test_fit_shows_no_progress_bar_by_default_outside_a_notebook(capsys):
+    X, y, loader = _moons(n=40)
+    model = _model()
+    fit(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1))
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("progress,expected", [(True, True), (False, False), (None, False)],
+                         ids=["forced_on", "forced_off", "auto_under_pytest"])
+def test_show_progress_follows_the_argument_and_is_off_under_pytest(progress, expected):
+    assert show_progress(progress) is expected
 
 
 def test_fit_binary_single_logit_accuracy_thresholds_at_zero():

@@ -8,12 +8,13 @@ scores zero, the rest counts.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_grader.grade_class.runs import run_nbgrader
 from course_grader.grade_class.submissions import GRADER_ERROR, KILLED, TIME_LIMIT
-from course_grader.protocol import GradingDir, flag
+from course_grader.protocol import RUNNING, GradingDir, flag
 
 DIED = "it made the Python kernel die (os._exit, a crash or running out of memory)"
 IGNORED = "it ran past its time limit and ignored the interrupt (a loop catching BaseException?)"
@@ -71,7 +72,7 @@ def autograde_until_graded(run, sub: Attempts, folder: GradingDir, log) -> dict 
         outcome, detail = outcome_of(code, text, run.time_limit)
         sub.kernel_flags += [f for f in folder.take_flags() if f not in sub.kernel_flags]
         marker = folder.running()
-        if outcome in ("ok", "timeout") and not marker:
+        if outcome in ("ok", "timeout") and not os.path.exists(folder.file(RUNNING)):
             # The extension writes running.json before the first cell: without it, the grader's own
             # code failed in the kernel (course_lib or course_grader not importable there, say).
             errors = [line.strip() for line in text.splitlines() if "Error: " in line]

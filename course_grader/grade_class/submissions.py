@@ -59,6 +59,16 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
             return flag(MISSING, f"{', '.join(missing)} not found; the folder holds {', '.join(others)}: "
                                  f"rename it to {missing[0]} and grade again"), []
         return flag(MISSING, f"{', '.join(missing)} not found in {folder.relative_to(course)}"), []
+    odd = special_files(folder)
+    if odd:
+        return flag(UNREADABLE, f"{odd}: hand in regular files only"), []
+    stamp = folder / "timestamp.txt"
+    if stamp.exists():
+        from nbgrader.utils import parse_utc
+        try:
+            parse_utc(stamp.read_text()[:200].strip())
+        except Exception:  # noqa: BLE001 - nbgrader would fail on it the same way
+            return flag(UNREADABLE, "timestamp.txt does not hold a date and time: fix or remove it"), []
     notes = []
     for name in (name for name in found if name in expected):
         try:
@@ -73,6 +83,17 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
                                     f"(or start again from the release) and hand it in again"), []
         notes += edited_cells(release, submitted)
     return None, notes
+
+
+def special_files(folder: Path) -> str | None:
+    """The first link or special file (FIFO, device, socket) in a submitted folder, described: nbgrader,
+    running as the grader, would follow or read it when it copies the submission."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            return f"{path.relative_to(folder)} is a link"
+        if not (path.is_file() or path.is_dir()):
+            return f"{path.relative_to(folder)} is not a regular file"
+    return None
 
 
 def broken_metadata(release, submitted) -> str | None:
@@ -96,6 +117,9 @@ def broken_metadata(release, submitted) -> str | None:
             return f"cell {key} was turned from {original.cell_type} into {cell.cell_type}"
         if meta.get("points") != original.metadata["nbgrader"].get("points"):
             return f"the points of cell {key} were changed"
+        for role in ("grade", "solution", "locked"):
+            if bool(meta.get(role)) != bool(original.metadata["nbgrader"].get(role)):
+                return f"the nbgrader role of cell {key} was changed ({role})"
     return None
 
 

@@ -14,14 +14,20 @@ from course_grader.sandbox.linux import SetupError, describe
 from course_grader.sandbox.processes import RunHere, remember_signal_mask, run_in_sandbox, run_plain
 from course_grader.sandbox.view import HIDDEN_ALWAYS, give
 
-# Where programs keep caches and settings. Pointing at the grader's folders, they would fail
-# inside; unset, they default to places under HOME, the scratch directory.
-WRITE_LOCATIONS = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
-                   "XDG_RUNTIME_DIR", "MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR",
-                   "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR")
-# The grader's, not CMD's: the gradebook's URL may hold a password, and the zygote's socket
-# (zygote.py) is the grader's way to start kernels.
-NOT_PASSED = ("NBGRADER_DB_URL", "COURSE_SANDBOX_ZYGOTE")
+# What CMD (a grading kernel) may see of the grader's environment: an allow-list, so that an
+# instructor's secrets (PGPASSWORD, cloud keys, the gradebook's URL) never reach a submission's
+# code or its feedback. Caches and settings then default to places under HOME, the scratch folder.
+PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH", "VIRTUAL_ENV",
+                    "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "MPLBACKEND", "KERAS_BACKEND", "NBGRADER_EXECUTION"})
+PASSED_PREFIXES = ("LC_", "COURSE_", "PYTHON", "OMP_", "MKL_", "OPENBLAS_", "GOMP_", "KMP_", "JPY_", "TORCH_")
+# The grader's own, though they match the list: the zygote's socket (zygote.py) starts kernels.
+NOT_PASSED = frozenset({"COURSE_SANDBOX_ZYGOTE", "PYTHONSTARTUP"})
+
+
+def passed_environment(environ: dict) -> dict:
+    """The allow-listed part of environ."""
+    return {k: v for k, v in environ.items()
+            if (k in PASSED or k.startswith(PASSED_PREFIXES)) and k not in NOT_PASSED}
 
 
 def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int,
@@ -80,7 +86,7 @@ def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | N
     scratch = os.path.realpath(scratch)
     hidden = [os.path.realpath(p) for p in (*HIDDEN_ALWAYS, *hidden)]
     readable = [os.path.realpath(p) for p in readable]
-    env = {k: v for k, v in os.environ.items() if k not in WRITE_LOCATIONS and k not in NOT_PASSED}
+    env = passed_environment(os.environ)
     env.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)
     why_not = why_not_isolated()
     if why_not is None:
