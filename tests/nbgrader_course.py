@@ -148,7 +148,7 @@ def submit(course: Path, assignment: str, student: str, replace: dict, damage: s
 
 def run(command: list[str], cwd: Path, timeout: float = 600) -> str:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
-    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"{' '.join(map(str, command))} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
 

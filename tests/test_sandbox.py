@@ -31,9 +31,13 @@ import pytest
 
 from course_grader import sandbox
 from course_grader.sandbox import zygote
+from course_grader.sandbox.kernel import package_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = [sys.executable, "-I", "-m", "course_grader.sandbox"]
+# As the kernel manager passes them: the course's packages stay readable where the repository lies
+# in a hidden folder (a clone under /tmp).
+READABLE = [f"--readable={folder}" for folder in package_folders(["course_lib", "course_grader"])]
 
 
 def _can_isolate() -> bool:
@@ -72,7 +76,7 @@ def launch(tmp_path: Path, code: str, *options: str, timeout: float = 240):
     scratch.mkdir(exist_ok=True)
     grading.mkdir(exist_ok=True)
     env = {**os.environ, "COURSE_GRADING_DIR": str(grading)}
-    done = subprocess.run([*LAUNCHER, "--scratch", str(scratch), *options, "--", sys.executable, "-c", code],
+    done = subprocess.run([*LAUNCHER, "--scratch", str(scratch), *READABLE, *options, "--", sys.executable, "-c", code],
                           env=env, capture_output=True, text=True, timeout=timeout)
     lines = done.stdout.strip().splitlines()
     result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
@@ -256,7 +260,9 @@ def test_the_only_writable_place_is_scratch_and_hidden_paths_cannot_be_read(tmp_
     repo_probe = ROOT / "sandbox_probe.txt"
     code = FILES.format(course=str(course), secret=str(open_dir / "answers.py"), public=str(open_dir / "public.py"),
                         repo_probe=str(repo_probe))
-    done, result, flags = launch(tmp_path, code, f"--hide={course}", f"--hide={open_dir / 'answers.py'}")
+    # --readable: the folder stays visible also where the repository lies in /tmp (hidden whole)
+    done, result, flags = launch(tmp_path, code, f"--readable={open_dir}", f"--hide={course}",
+                                 f"--hide={open_dir / 'answers.py'}")
     assert result is not None, done.stderr
     assert result.pop("read public file") == "PUBLIC"  # what is not hidden stays readable
     assert result.pop("write scratch") == "written"
@@ -418,7 +424,7 @@ def test_without_root_it_runs_with_rlimits_only_and_says_so(tmp_path, via):
     inner = ["env", f"COURSE_GRADING_DIR={tmp_path / 'scratch'}", *LAUNCHER, "--cpu", "1",
              f"--scratch={tmp_path / 'scratch'}", "--", sys.executable, "-c", "while True:\n    pass"]
     (tmp_path / "scratch").mkdir()
-    done = subprocess.run([*LAUNCHER, "--scratch", str(tmp_path / "scratch"), "--", *inner],
+    done = subprocess.run([*LAUNCHER, "--scratch", str(tmp_path / "scratch"), *READABLE, "--", *inner],
                           capture_output=True, text=True, timeout=60)
     assert "WARNING: not isolated (not root (uid 6" in done.stderr, done.stderr
     assert done.stderr.count("WARNING") == 1
