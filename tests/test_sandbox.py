@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = [sys.executable, "-I", "-m", "course_grader.sandbox"]
 # As the kernel manager passes them: the course's packages stay readable where the repository lies
 # in a hidden folder (a clone under /tmp).
-READABLE = [f"--readable={folder}" for folder in package_folders(["course_lib", "course_grader"])]
+PACKAGES_READABLE = [f"--readable={folder}" for folder in package_folders(["course_lib", "course_grader"])]
 
 
 def _can_isolate() -> bool:
@@ -76,7 +76,7 @@ def launch(tmp_path: Path, code: str, *options: str, timeout: float = 240):
     scratch.mkdir(exist_ok=True)
     grading.mkdir(exist_ok=True)
     env = {**os.environ, "COURSE_GRADING_DIR": str(grading)}
-    done = subprocess.run([*LAUNCHER, "--scratch", str(scratch), *READABLE, *options, "--", sys.executable, "-c", code],
+    done = subprocess.run([*LAUNCHER, "--scratch", str(scratch), *PACKAGES_READABLE, *options, "--", sys.executable, "-c", code],
                           env=env, capture_output=True, text=True, timeout=timeout)
     lines = done.stdout.strip().splitlines()
     result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
@@ -307,7 +307,7 @@ def test_hidden_reference_modules_cannot_be_imported_or_read(tmp_path, via):
     assert result == {"import": "ModuleNotFoundError", "files": ["", ""]}, (result, done.stderr)
 
 
-READABLE = """
+READABLE_CODE = """
 import json, os, sys
 package, answers, beside = sys.argv[1:] if len(sys.argv) > 1 else {paths!r}
 def read(path):
@@ -340,7 +340,7 @@ def test_readable_packages_stay_readable_inside_hidden_folders_and_their_hidden_
         for path in (folder / "clone", package):
             path.chmod(0o755)
         paths = [str(package), str(package / "answers.py"), str(folder / "clone" / "beside.txt")]
-        done, result, _ = launch(tmp_path, READABLE.format(paths=paths), f"--readable={package}",
+        done, result, _ = launch(tmp_path, READABLE_CODE.format(paths=paths), f"--readable={package}",
                                  f"--hide={package / 'answers.py'}")
     finally:
         shutil.rmtree(folder)
@@ -424,7 +424,7 @@ def test_without_root_it_runs_with_rlimits_only_and_says_so(tmp_path, via):
     inner = ["env", f"COURSE_GRADING_DIR={tmp_path / 'scratch'}", *LAUNCHER, "--cpu", "1",
              f"--scratch={tmp_path / 'scratch'}", "--", sys.executable, "-c", "while True:\n    pass"]
     (tmp_path / "scratch").mkdir()
-    done = subprocess.run([*LAUNCHER, "--scratch", str(tmp_path / "scratch"), *READABLE, "--", *inner],
+    done = subprocess.run([*LAUNCHER, "--scratch", str(tmp_path / "scratch"), *PACKAGES_READABLE, "--", *inner],
                           capture_output=True, text=True, timeout=60)
     assert "WARNING: not isolated (not root (uid 6" in done.stderr, done.stderr
     assert done.stderr.count("WARNING") == 1
