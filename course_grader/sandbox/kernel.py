@@ -82,6 +82,16 @@ def package_folders(packages: list[str]) -> list[str]:
     return folders
 
 
+def readable_paths(packages: list[str], hidden: list[str]) -> list[str]:
+    """What the kernel imports from: these packages' folders and the folders on this Python's path
+    (a venv's or conda's site-packages, a .pth's or PYTHONPATH's entries), except where hidden."""
+    def inside(path, folder):
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+    hidden = [os.path.realpath(h) for h in hidden]
+    found = package_folders(packages) + [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)]
+    return [p for p in dict.fromkeys(found) if not any(inside(p, h) for h in hidden)]
+
+
 @functools.cache
 def grader_side() -> dict:
     """{"SandboxKernelManager", "SandboxedExecute", "sandboxed"}: classes built on the first call."""
@@ -133,7 +143,7 @@ def grader_side() -> dict:
                     "--memory", self.memory, "--processes", str(self.processes), "--cpu", str(self.cpu_seconds),
                     "--file-size", self.file_size, "--uid-base", str(self.uid_base),
                     *(f"--hide={path}" for path in hidden),
-                    *(f"--readable={path}" for path in package_folders(self.readable_packages)), "--"]
+                    *(f"--readable={path}" for path in readable_paths(self.readable_packages, hidden)), "--"]
 
         async def _async_pre_start_kernel(self, **kw):
             if self.scratch is None:  # a restart keeps it
