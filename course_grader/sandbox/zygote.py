@@ -42,7 +42,8 @@ from course_grader.sandbox.command_line import main  # noqa: E402
 from course_grader.sandbox.linux import PR_SET_DUMPABLE, PR_SET_PDEATHSIG, prctl  # noqa: E402
 from course_grader.sandbox.zygote_client import ENV, MESSAGE, receive, send  # noqa: E402, F401 - ENV for the class command
 
-PRELOAD = ("torch", "ipykernel.kernelapp", "ipykernel.ipkernel")
+# torch._dynamo: the guard's torch modes need it (kernel_extension.py imports it before any timed call)
+PRELOAD = ("torch", "torch._dynamo", "ipykernel.kernelapp", "ipykernel.ipkernel")
 
 
 def run_here(cmd: list[str], env: dict) -> None:
