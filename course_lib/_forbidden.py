@@ -44,16 +44,27 @@ def _aten_name(func) -> str:
     return func.overloadpacket.__name__.strip("_").removesuffix("_forward")
 
 
-class _Recorder(TorchFunctionMode):
-    """Notes the first forbidden torch function called; every call runs as it would anyway."""
+class _Noting:
+    """What both modes share: the forbidden names, and the first one called (how it was written)."""
 
     def __init__(self, names: frozenset[str]):
         super().__init__()
         self.names, self.used = names, None
 
+    def note(self, name: str, title: Callable[[object], str], func) -> None:
+        if self.used is None and name in self.names:
+            self.used = title(func)
+
+
+def _aten_title(func) -> str:
+    return f"torch.ops.aten.{func.overloadpacket.__name__}"
+
+
+class _Recorder(_Noting, TorchFunctionMode):
+    """Notes the first forbidden torch function called; every call runs as it would anyway."""
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if self.used is None and _op_name(func) in self.names:
-            self.used = _op_title(func)
+        self.note(_op_name(func), _op_title, func)
         return func(*args, **(kwargs or {}))
 
 
@@ -99,16 +110,11 @@ def _python_watch(python: dict, used: list) -> Callable:
     return profile
 
 
-class _DispatchRecorder(TorchDispatchMode):
+class _DispatchRecorder(_Noting, TorchDispatchMode):
     """The same in the dispatcher, where every path to an operator of this thread arrives."""
 
-    def __init__(self, names: frozenset[str]):
-        super().__init__()
-        self.names, self.used = names, None
-
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if self.used is None and _aten_name(func) in self.names:
-            self.used = f"torch.ops.aten.{func.overloadpacket.__name__}"
+        self.note(_aten_name(func), _aten_title, func)
         return func(*args, **(kwargs or {}))
 
 
