@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 EXERCISE_SOURCES = ROOT / "exercises" / "source"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+PROGRESS_BAR = re.compile(r"\|\s*\d+/\d+ \[")  # tqdm's "| 0/469 [00:00<?, ?it/s]"
 
 # nbval's comment markers and the cell tags it reads instead (nbval.plugin.metadata_tags)
 NBVAL_MARKERS = ["NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_SKIP",
@@ -88,13 +89,20 @@ def tag_cell(cell, training: bool = True) -> bool:
     return changed
 
 
+def _is_progress_bar(out) -> bool:
+    data = out.get("data", {})
+    return WIDGET_VIEW in data and PROGRESS_BAR.search(data.get("text/plain", "")) is not None
+
+
 def normalize(nb) -> bool:
     """Remove what differs from run to run and what only a live kernel can show; True if changed.
 
     Saved widget state (metadata.widgets) is dropped: without a kernel it only made JupyterLab
     rewrite the notebook. Widget outputs keep their text/plain line (course_lib.interactive's
-    "Run this cell..." or a progress bar's last state): a widget view with no kernel behind it
-    shows nothing useful. nbclient's per-cell timing metadata is dropped.
+    "Run this cell..."): a widget view with no kernel behind it shows nothing useful. Progress
+    bars are dropped: their text/plain is the bar as first drawn ("0/469"), which would read as
+    a training that never ran; the cell's own printout says how long it took. nbclient's
+    per-cell timing metadata is dropped.
     """
     changed = False
     if nb.metadata.get("kernelspec") != KERNELSPEC:
@@ -109,7 +117,11 @@ def normalize(nb) -> bool:
         if cell.metadata.get("tags") == []:
             del cell.metadata["tags"]
             changed = True
-        for out in cell.get("outputs", []):
+        outputs = cell.get("outputs", [])
+        kept = [out for out in outputs if not _is_progress_bar(out)]
+        if len(kept) != len(outputs):
+            cell.outputs, changed = kept, True
+        for out in kept:
             data = out.get("data", {})
             if WIDGET_VIEW in data:
                 del data[WIDGET_VIEW]

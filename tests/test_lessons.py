@@ -90,6 +90,16 @@ def test_sync_stamps_the_kernelspec_and_drops_widget_state_and_widget_views(tmp_
     assert "execution" not in nb.cells[1].metadata
 
 
+def test_sync_drops_progress_bars_but_keeps_what_the_cell_printed(tmp_path):
+    bar = nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "b4r", "version_major": 2, "version_minor": 0},
+        "text/plain": "epoch 1/1:   0%|          | 0/469 [00:00<?, ?it/s]"})
+    printed = nbformat.v4.new_output("stream", name="stdout", text="8.3 s of training\n")
+    nb = _synced(tmp_path, [nbformat.v4.new_code_cell("setup"),
+                            nbformat.v4.new_code_cell("fit(cnn, loader, loss, opt)", outputs=[bar, printed])])
+    assert [out.get("text") for out in nb.cells[1].outputs] == ["8.3 s of training\n"]
+
+
 def test_sync_tags_training_cells_whose_output_depends_on_timing():
     from notebooks import tag_cell
 
