@@ -2,8 +2,6 @@
 
 nbgrader_config.py loads it into every grading kernel (--IPKernelApp.extensions). It
 - explains a NameError in a test cell: the function's own cell failed or was skipped;
-- notes the objects the sealed hidden tests rely on before any of the notebook's code runs
-  (course_grader/sealed.py reports those the notebook replaced);
 - with COURSE_GRADING_DIR (the class command), keeps running.json current with the cell and graded
   function running, and skips what poisoned.json names: a poisoned cell becomes a `raise`, a
   poisoned function fails at once (through course_lib._guard's hooks).
@@ -54,9 +52,7 @@ def load_ipython_extension(ipython) -> None:
     # The guard's torch modes import torch._dynamo on first use (about 2 s of CPU): imported here,
     # before any timed call, so that a busy machine cannot cut the import short inside one.
     import torch._dynamo  # noqa: F401
-    from course_grader import sealed
     ipython.set_custom_exc((NameError,), _explain_name_error)
-    sealed.note_pristine()
     folder = GradingDir.from_env()
     if folder is None:
         return

@@ -10,8 +10,6 @@ to nbgrader, the sandbox and the kernel as COURSE_GRADING_DIR. It holds
   an earlier attempt, which the kernel then skips (written by the class command);
 - flags.json: a list of {"kind", "detail"} for the instructor's report, written only from outside
   the kernel (the sandbox launcher, the sealed Execute step); the sandbox does not see it;
-- seal-*/ (COURSE_SEAL_DIR): cases.pt, the hidden tests' inputs drawn by the grader, and
-  <name>.pt, the kernel's answers (course_grader/sealed.py).
 
 Standard library only: the sandbox's launcher imports this module as root under `python -I`.
 """
@@ -21,15 +19,9 @@ import json
 import os
 
 ENV = "COURSE_GRADING_DIR"
-SEAL_ENV = "COURSE_SEAL_DIR"
+SEALED_ENV = "COURSE_SEALED"  # "grader" in the grading kernel: its hidden tests are answered in the replay
 RUNNING, POISONED, FLAGS = "running.json", "poisoned.json", "flags.json"
-CASES = "cases.pt"
 KIND_LENGTH, DETAIL_LENGTH = 80, 500  # a flag as reported: whatever wrote it, it stays short
-
-
-def answers_file(name: str) -> str:
-    """The file in the seal folder holding the kernel's answers for graded `name`."""
-    return f"{name}.pt"
 
 
 def write_json(path: str | os.PathLike, data) -> None:

@@ -1,55 +1,52 @@
 """nbgrader's Execute step with sealed hidden tests (course_grader/sealed.py): the grade of a test
-cell never rests on anything the learner's code could change.
+cell rests on the grader's own verdict, reached where the learner's code cannot reach.
 
-Before the kernel starts, fresh inputs for every graded name are drawn here, in nbgrader's own
-process, and written to a directory the kernel finds through COURSE_SEAL_DIR. After the notebook
-ran, the answers the kernel wrote are read back as plain data and judged here with course_lib's
-reference. A failed or missing answer becomes an error output of its test cell, so nbgrader's
-SaveAutoGrades scores that cell zero and the feedback shows why.
+nbgrader runs the notebook in its kernel, for the feedback: the learner sees their cells' outputs
+and their visible checks. Nothing the kernel shows is scored. Then the grader replays the
+notebook's code as plain Python in a process of its own, in the same sandbox
+(course_grader/replay.py, replay_client.py): fresh cases for every graded name are drawn here,
+in nbgrader's process, and handed to the replay only when that name's test asks for them; the
+answers come back as plain data and are judged here with course_lib's reference. Each test
+cell's outputs are then set to say the verdict: a failed verdict is an error output, which
+nbgrader's SaveAutoGrades scores zero; a passed one leaves no error in the cell.
 
-The kernel's check that a function does not call its PyTorch twin can be switched off by the
-notebook, so the grader also reads the notebook's code (course_grader/static_twins.py): a graded
+The replay bans a graded function's forbidden operators in every thread while its cases are
+answered; the grader also reads the notebook's code (course_grader/static_twins.py): a graded
 function that calls its twin fails its hidden test here, whatever answers arrived.
 
-The instructor's summary (exercises/grade.py) gets a flag for what looks like cheating: answers
-that never arrived although the test cell reported no error, answers that are not plain data,
-checks or references the notebook replaced, a twin called although the answers passed, and
-suspicious lines in the submitted code.
+The instructor's summary (python -m course_grader grade) gets a flag for what looks like
+cheating: checks the notebook replaced, a twin called, messages on the grader's channel that are
+not the replay's, and suspicious lines in the submitted code.
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
-import stat
+import sys
 import tempfile
-import zipfile
-from pathlib import Path
 
-import torch
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
 from course_grader.hidden_test import hidden_test_of
-from course_grader.protocol import CASES, ENV, SEAL_ENV, GradingDir, answers_file
+from course_grader.kernel_extension import cell_key
+from course_grader.protocol import SEALED_ENV, GradingDir
+from course_grader.replay_client import ReplayClient, ReplayResult, Step, Outcome
 from course_grader.static_twins import Bindings, twin_call
 from course_grader.verdicts import NOT_PLAIN, verify
+from course_lib import _guard
 from course_lib.exercise_checks import new_generator
-from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
+from course_lib.exercise_rules import FORBIDDEN, REFERENCE_HELPERS, TIME_LIMITS, TOPICS
 
 # Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
 SUSPICIOUS = re.compile(
     r"gradebook|autograded|submitted/|source/|hidden_tests|sealed|COURSE_|NBGRADER|/proc/|sys\.modules|"
     r"builtins|__import__|__torch_function__|allclose|assert_close|setprofile|settrace|ctypes|"
     r"os\._exit|signal\.|globals\(\)\[|importlib|set_custom_exc|excepthook|showtraceback|course_grader|"
-    r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|"
+    r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|os\.fork|subprocess|"
+    r"multiprocessing|gc\.get_|torch\._C\._dispatch|torch\.library|os\.write\(|/proc/self/fd|"
     rf"course_lib\.({'|'.join((*TOPICS, *REFERENCE_HELPERS, 'grading', 'exercise_checks'))})")
-
-
-# Answers are plain tensors of the hidden tests' few cases: a few MB at most. Anything bigger, in
-# this process (nbgrader's, shared by nothing else but still the grader's), is refused unread.
-MAX_ANSWER_BYTES = 64 << 20
 
 
 def _test_cells(nb) -> dict[str, object]:
@@ -97,126 +94,128 @@ def _has_error(cell) -> bool:
     return any(out.output_type == "error" for out in cell.get("outputs", []))
 
 
-def _read_bounded(path: Path) -> bytes | str:
-    """The file's bytes, or why they are not read: only a regular file (no FIFO, device or symlink),
-    at most MAX_ANSWER_BYTES, opened without blocking; checked on the open file, not on its name."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return "no answers"
-    except OSError as err:
-        return f"answers that cannot be opened ({type(err).__name__}: a link?)"
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return "answers that are not a regular file"
-        data = f.read(MAX_ANSWER_BYTES + 1)
-    return data if len(data) <= MAX_ANSWER_BYTES else f"answers over {MAX_ANSWER_BYTES >> 20} MiB"
+def _shown_not_scored(output, keep_error: bool):
+    """What the kernel showed, kept for the feedback but not scored: nbgrader gives full points to
+    a test cell whose first execute_result is not a number, and the kernel can forge one; an error
+    of the kernel's stays an error only where the verdict failed too."""
+    if output.output_type == "execute_result":
+        return new_output("display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
+    if output.output_type == "error" and not keep_error:
+        return new_output("stream", name="stderr", text=f"(in your notebook, not scored) {output.get('ename')}: "
+                                                         f"{output.get('evalue')}\n")
+    return output
 
 
-def _inflated_size(data: bytes) -> int | None:
-    """What the answers' zip holds once read (torch.save stores, never compresses), or None when it
-    compresses anything: a small file that would inflate to gigabytes in this process."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = archive.infolist()
-    if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
-        return None
-    return sum(e.file_size for e in entries)
+def replay_steps(nb, cells: dict, skipped_cells: dict) -> tuple[list[Step], dict[str, int]]:
+    """The replay's program: every code cell in order, a test cell with a sealed hidden test as
+    a test step; (steps, graded name -> its step). Other test cells, and cells the class command
+    skips (they killed or hung an earlier grading run), are left out."""
+    tested = {id(cell): name for name, cell in cells.items()}
+    steps, index = [], {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell_key(cell.source) in skipped_cells:
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if id(cell) in tested:
+            index[tested[id(cell)]] = len(steps)
+            steps.append(Step("test", cell.source, tested[id(cell)]))
+        elif not (meta.get("grade") and not meta.get("solution")):
+            steps.append(Step("code", cell.source))
+    return steps, index
 
 
-def _load_answers(path: Path) -> tuple[object, list[str], str | None]:
-    """(answers, objects the notebook replaced, why they could not be read)."""
-    data = _read_bounded(path)
-    if isinstance(data, str):
-        return None, [], data
-    try:
-        size = _inflated_size(data)
-        if size is None or size > MAX_ANSWER_BYTES:
-            return None, [], "answers in a compressed or oversized archive"
-        answers = torch.load(io.BytesIO(data), weights_only=True)  # plain data only: no learner object is rebuilt here
-        return answers["answers"], [str(r)[:80] for r in answers.get("replaced", [])][:20], None
-    except Exception as err:  # noqa: BLE001 - whatever the kernel wrote, it is not what we asked for
-        return None, [], f"answers that are not plain data ({type(err).__name__})"
+def _scored_by(cell, problem: str | None) -> None:
+    """The test cell's outputs as the verdict has it: nothing the kernel showed scores or loses."""
+    kernel_failed = any(out.output_type == "error" for out in cell.outputs)
+    cell.outputs = [_shown_not_scored(out, keep_error=bool(problem)) for out in cell.outputs]
+    if problem and not kernel_failed:
+        cell.outputs.append(_error_output(problem))
 
 
-def _shown_not_scored(output):
-    """A result the kernel displayed, kept for the feedback as display data: nbgrader gives full
-    points to a test cell whose first execute_result is not a number, and the kernel can forge one."""
-    if output.output_type != "execute_result":
-        return output
-    return new_output("display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
+def _call_seconds(name: str) -> float:
+    return max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0)) + 1
 
 
 class SealedExecute(Execute):
-    """Execute, then judge the sealed hidden tests in this (the grader's) process."""
+    """Execute for the feedback, then replay the notebook and judge its hidden tests here."""
 
     def preprocess(self, nb, resources):
         cells = _test_cells(nb)
         code = read_code(nb, cells)  # before the kernel runs: its sources are the learner's as submitted
-        grading_dir = os.environ.get(ENV)
-        own_dir = None
-        if not grading_dir:  # plain `nbgrader autograde`: the kernel still needs a directory to answer in
-            grading_dir = own_dir = tempfile.mkdtemp(prefix="course-grading-")
-            os.environ[ENV] = grading_dir
-        seal = Path(tempfile.mkdtemp(prefix="seal-", dir=grading_dir))
+        os.environ[SEALED_ENV] = "grader"  # the kernel's sealed_checks leave the answering to the replay
         try:
-            cases = {name: hidden_test_of(name).cases(new_generator()) for name in cells}
-            torch.save(cases, seal / CASES)
-            # The kernel may run as another, unprivileged user (the sandbox): it reads the cases
-            # and writes its answers here, and nothing else of ours lies in this directory.
-            seal.chmod(0o733)
-            (seal / CASES).chmod(0o644)
-            os.environ[SEAL_ENV] = str(seal)
-            try:
-                nb, resources = super().preprocess(nb, resources)
-            finally:
-                os.environ.pop(SEAL_ENV, None)
-            flags = self._judge(nb, cells, cases, seal, code)
+            nb, resources = super().preprocess(nb, resources)
         finally:
-            shutil.rmtree(seal, ignore_errors=True)
-            if own_dir:
-                os.environ.pop(ENV, None)
-                shutil.rmtree(own_dir, ignore_errors=True)
+            os.environ.pop(SEALED_ENV, None)
+        folder = GradingDir.from_env()
+        skipped = folder.poisoned().get("cells", {}) if folder else {}
+        steps, index = replay_steps(nb, cells, skipped if isinstance(skipped, dict) else {})
+        cases = {name: hidden_test_of(name).cases(new_generator()) for name in cells}
+        result = self._replay(steps, cases, resources) if cells else ReplayResult()
+        flags = result.flags + self._judge(cells, index, cases, result, code)
         lines = suspicious_lines(nb)
         if lines:
             flags.append({"kind": "suspicious code", "detail": "; ".join(lines[:5])[:300]})
-        self._report(flags, None if own_dir else grading_dir)
+        self._report(flags, folder)
         return nb, resources
 
-    def _judge(self, nb, cells: dict, cases: dict, seal: Path, code: dict) -> list[dict]:
+    def _replay(self, steps: list[Step], cases: dict, resources) -> ReplayResult:
+        scratch = tempfile.mkdtemp(prefix="course-replay-")
+        try:
+            prefix = []
+            manager_class = self.kernel_manager_class
+            if hasattr(manager_class, "launcher_command"):  # sandboxed (exercises/nbgrader_config.py)
+                manager = manager_class(parent=self)
+                manager.scratch = scratch
+                prefix = manager.launcher_command()
+            from course_grader.sandbox.kernel import copy_inputs
+            copy_inputs(resources.get("metadata", {}).get("path"), scratch)
+            env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
+            env.pop(SEALED_ENV, None)
+            client = ReplayClient([*prefix, sys.executable, "-m", "course_grader.replay"], scratch, env,
+                                  float(self.timeout or 30), _call_seconds)
+            return client.run(steps, cases.__getitem__, lambda name: FORBIDDEN.get(name, ()))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _judge(self, cells: dict, index: dict, cases: dict, result: ReplayResult, code: dict) -> list[dict]:
         flags = []
         for name, cell in cells.items():
-            answers, replaced, unreadable = _load_answers(seal / answers_file(name))
-            ran_clean = not _has_error(cell)
-            if replaced:  # no points lost for this alone: the verdict below rests on the answers only
-                flags.append({"kind": "tampering", "detail": f"{name}: the notebook replaced {', '.join(replaced)}"})
-            if unreadable:
-                problem = (f"{name}: the hidden checks sent {unreadable} to the grader, so they count as "
-                           "failed. Was the notebook's code changing how tests run?")
-                if ran_clean or unreadable != "no answers":
-                    flags.append({"kind": "tampering", "detail": f"{name}: {unreadable}"
-                                  + (" although its test cell reported no error" if ran_clean else "")})
+            outcome = result.tests.get(index.get(name), Outcome(
+                error=f"{name}: its test cell was skipped (it killed or hung an earlier grading run)"))
+            if outcome.replaced_before:  # put back before the test: no points lost for this alone
+                flags.append({"kind": "tampering", "detail": f"{name}: before its test the notebook replaced "
+                                                             f"{', '.join(outcome.replaced_before[:5])}"})
+            if outcome.replaced_during:
+                flags.append({"kind": "tampering", "detail": f"{name}: while its hidden tests ran the notebook "
+                                                             f"replaced {', '.join(outcome.replaced_during[:5])}"})
+                problem = (f"{name}: while its hidden tests ran, the notebook's code changed the grader's checks "
+                           f"({', '.join(outcome.replaced_during[:3])}), so its answers cannot be vouched for")
+            elif outcome.twin:
+                flags.append({"kind": "calls its twin", "detail": f"{name} calls {outcome.twin} (seen by the ban)"})
+                problem = (f"{name}: calls {outcome.twin}, which computes the answer for it. This exercise asks "
+                           f"you to write {name} yourself, so it scores no points while it calls it")
+            elif outcome.error:
+                problem = outcome.error
+                if _guard.TWIN_FAILURE in problem:
+                    flags.append({"kind": "calls its twin", "detail": problem.splitlines()[0][:300]})
             else:
-                problem = verify(hidden_test_of(name), cases[name], answers)
+                problem = verify(hidden_test_of(name), cases[name], outcome.answers)
                 if problem and NOT_PLAIN in problem:
                     flags.append({"kind": "tampering", "detail": f"{name}: returned an object posing as a tensor"})
             defined, twin = code.get(name, (True, None))
-            if ran_clean and not problem:  # the answers passed: so the kernel missed what the code shows
+            if not problem:  # the answers passed: so the replay missed what the code shows
                 if twin:
                     flags.append({"kind": "calls its twin", "detail": f"{twin}; its answers passed the "
-                                  "kernel's check all the same"})
+                                  "replay's checks all the same"})
                 elif not defined:
                     flags.append({"kind": "suspicious code", "detail": f"{name} passed, but no definition "
                                   "of it can be read from the notebook's code (exec? a module it wrote?)"})
-            problem = twin or problem
-            # The cell's score rests on the verdict above alone: no output of the kernel can earn it.
-            cell.outputs = [_shown_not_scored(out) for out in cell.outputs]
-            if problem and ran_clean:
-                cell.outputs.append(_error_output(problem))
+            _scored_by(cell, twin or problem)
         return flags
 
-    def _report(self, flags: list[dict], grading_dir: str | None) -> None:
+    def _report(self, flags: list[dict], folder: GradingDir | None) -> None:
         for flag in flags:
             self.log.warning("flagged (%s): %s", flag["kind"], flag["detail"])
-        if grading_dir:
-            GradingDir(grading_dir).add_flags(flags)
+        if folder:
+            folder.add_flags(flags)

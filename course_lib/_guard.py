@@ -1,8 +1,9 @@
 """The machinery behind course_lib.exercise_checks.call: run a learner's function under guard.
 
-`guarded` runs it with a time limit (SIGALRM), a record of the torch functions it calls
-and Python functions it calls that it may not (course_lib/_forbidden.py), its stdout, stderr and warnings kept out of the cell while grading, and a copy
-of its tensor inputs to catch in-place changes. When the instructor grades, `hooks` is the
+`guarded` runs it with a time limit (SIGALRM); a record of the torch functions and Python functions
+it calls that it may not, and a ban on the operators among them in every thread
+(course_lib/_forbidden.py); its stdout, stderr and warnings kept out of the cell while grading;
+and a copy of its tensor inputs to catch in-place changes. When the instructor grades, `hooks` is the
 grader's (course_grader/kernel_extension.py): it is told which function runs, and a function
 that killed or hung the kernel in an earlier grading run fails at once.
 """
@@ -19,11 +20,12 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib._forbidden import Watch, compile_forbidden
+from course_lib._forbidden import Ban, Watch, compile_forbidden
 from course_lib.grading import GradingError, describe
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
 TIME_LIMIT = float(os.environ.get("COURSE_CALL_TIME_LIMIT") or (5 if GRADING else 60))
+TWIN_FAILURE = "which computes the answer for it"  # in the message of a call that used its twin: the grader flags it
 timed_out: set[str] = set()  # names that ran out of time in this kernel: later calls fail at once
 
 
@@ -108,7 +110,8 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
         raise fail(name, inputs, f"not run: {skipped[name]}, so the grader skips it")
     if name in timed_out:
         raise fail(name, inputs, f"not run: an earlier call did not finish within {time_limit:g} s")
-    watch = Watch(*compile_forbidden(forbidden))
+    ops, python = compile_forbidden(forbidden)
+    watch, ban = Watch(ops, python), Ban(ops)
     before = [(key, t.detach().clone()) for key, t in _tensors(inputs)]
     timed = threading.current_thread() is threading.main_thread()
     if timed:
@@ -118,7 +121,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
     hooks.running(name)
     start, error, result = time.perf_counter(), None, None
     try:
-        with _quiet(), watch:
+        with _quiet(), watch, ban:
             try:
                 result = run()
             finally:
@@ -132,9 +135,9 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
         hooks.running(None)
-    used = watch.used()
+    used = watch.used() or ban.used()
     if used:
-        raise fail(name, inputs, f"calls {used}, which computes the answer for it. This exercise asks "
+        raise fail(name, inputs, f"calls {used}, {TWIN_FAILURE}. This exercise asks "
                    f"you to write {name} yourself, so it scores no points while it calls {used}",
                    "build it from tensor arithmetic, indexing, exp, log, max, sum, matmul and where")
     if timed and _alarm["fired"]:

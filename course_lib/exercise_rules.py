@@ -25,6 +25,12 @@ _LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu")
 _SOFTMAX = ("torch:softmax", "torch:log_softmax", "course_lib.losses.log_softmax")
 _BCE = ("torch:binary_cross_entropy", "torch:binary_cross_entropy_with_logits")
 _OPTIM = ("torch.optim",)
+# the backends' own convolutions and poolings, which torch.ops reaches without conv2d or max_pool2d
+_CONV = ("torch:conv2d", "torch:convolution", "torch:conv_transpose2d", "torch:slow_conv2d", "torch:slow_conv3d",
+         "torch:slow_conv_dilated2d", "torch:slow_conv_dilated3d", "torch:slow_conv_transpose2d",
+         "torch:mkldnn_convolution", "torch:nnpack_spatial_convolution", "torch:thnn_conv2d")
+_MAX_POOL = tuple(f"torch:{kind}max_pool{d}" for kind in ("", "adaptive_", "mkldnn_", "quantized_") for d in ("1d", "2d", "3d")) + \
+    ("torch:max_pool1d_with_indices", "torch:max_pool2d_with_indices", "torch:max_pool3d_with_indices")
 # the lessons' own training loops compute the same numbers
 _LOOPS = ("course_lib.training", "course_lib.recipes")
 
@@ -76,8 +82,8 @@ _TABLE: dict[str, dict[str, tuple[int, tuple[str, ...], float | None]]] = {
     },
     "cnn": {
         "conv_output_size": (1, (), None),
-        "conv2d": (4, ("torch:conv2d", "torch:convolution", "torch:conv_transpose2d"), None),
-        "max_pool2d": (2, ("torch:max_pool2d", "torch:max_pool2d_with_indices", "torch:adaptive_max_pool2d"), None),
+        "conv2d": (4, _CONV, None),
+        "max_pool2d": (2, _MAX_POOL, None),
         "SmallCNN": (2, (), None),
     },
     "overfitting": {

@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from course_grader import sealed_execute
 from course_grader.hidden_test import hidden_test_of
-from course_grader.protocol import CASES as CASES_FILE
+from course_grader.replay_client import ReplayResult, Outcome
 from course_grader.static_twins import Bindings, twin_call
 from course_lib.exercise_rules import FORBIDDEN, GRADED_TOPIC
 
@@ -161,15 +161,14 @@ RELU_TWIN = "def relu(z):\n    return torch.relu(z)"
 
 @pytest.mark.parametrize(("relu", "loses_the_point"), [(RELU_FROM_SCRATCH, False), (RELU_TWIN, True)],
                          ids=["from scratch", "calls torch.relu"])
-def test_right_answers_forged_with_the_twin_lose_the_point_and_are_flagged(tmp_path, relu, loses_the_point):
+def test_right_answers_forged_with_the_twin_lose_the_point_and_are_flagged(relu, loses_the_point):
     nb = notebook(("import torch", None), (relu, "relu"), ("sealed_checks(relu)", "test_relu"))
     cells = sealed_execute._test_cells(nb)
     cases = {"relu": hidden_test_of("relu").cases(torch.Generator().manual_seed(0))}
-    torch.save(cases, tmp_path / CASES_FILE)
-    # What a notebook that switched off the kernel's guard would send: torch.relu's own answers.
+    # What a replay that missed the twin would send: torch.relu's own answers.
     answers = [{"value": torch.relu(*case["args"], **case.get("kwargs", {}))} for case in cases["relu"]]
-    torch.save({"answers": answers, "replaced": []}, tmp_path / "relu.pt")
-    flags = sealed_execute.SealedExecute()._judge(nb, cells, cases, tmp_path, sealed_execute.read_code(nb, cells))
+    result = ReplayResult(tests={0: Outcome(asked=True, answers=answers)})
+    flags = sealed_execute.SealedExecute()._judge(cells, {"relu": 0}, cases, result, sealed_execute.read_code(nb, cells))
     errors = [out.evalue for out in cells["relu"].get("outputs", []) if out.output_type == "error"]
     if loses_the_point:
         assert errors == ["relu calls torch.relu, its PyTorch twin: write it from scratch"]
@@ -178,13 +177,13 @@ def test_right_answers_forged_with_the_twin_lose_the_point_and_are_flagged(tmp_p
         assert errors == [] and flags == []
 
 
-def test_right_answers_from_a_function_no_code_defines_are_flagged_but_keep_the_point(tmp_path):
+def test_right_answers_from_a_function_no_code_defines_are_flagged_but_keep_the_point():
     nb = notebook(("import torch", None), ("exec('def relu(z):\\n    return z.clamp(min=0)')", "relu"),
                   ("sealed_checks(relu)", "test_relu"))
     cells = sealed_execute._test_cells(nb)
     cases = {"relu": hidden_test_of("relu").cases(torch.Generator().manual_seed(0))}
     answers = [{"value": case["args"][0].clamp(min=0)} for case in cases["relu"]]
-    torch.save({"answers": answers, "replaced": []}, tmp_path / "relu.pt")
-    flags = sealed_execute.SealedExecute()._judge(nb, cells, cases, tmp_path, sealed_execute.read_code(nb, cells))
+    result = ReplayResult(tests={0: Outcome(asked=True, answers=answers)})
+    flags = sealed_execute.SealedExecute()._judge(cells, {"relu": 0}, cases, result, sealed_execute.read_code(nb, cells))
     assert not cells["relu"].get("outputs")
     assert [f["kind"] for f in flags] == ["suspicious code"] and "no definition" in flags[0]["detail"], flags

@@ -41,7 +41,7 @@ def shadowing(names: list[str]) -> list[str]:
     return [name for name, stem in stems.items() if stem.isidentifier() and installed(stem)]
 
 
-def _copy_inputs(source: str | None, scratch: str) -> None:
+def copy_inputs(source: str | None, scratch: str) -> None:
     """The files beside the notebook (data files, a learner's own modules) into the scratch
     directory. Not the notebooks: the one being graded lies there with its hidden tests restored.
     Nor what would shadow an installed module (flagged)."""
@@ -148,7 +148,7 @@ def grader_side() -> dict:
         async def _async_pre_start_kernel(self, **kw):
             if self.scratch is None:  # a restart keeps it
                 self.scratch = tempfile.mkdtemp(prefix="course-sandbox-")
-                _copy_inputs(kw.get("cwd"), self.scratch)
+                copy_inputs(kw.get("cwd"), self.scratch)
                 self.connection_file = os.path.join(self.scratch, "kernel.json")
                 self.ip = os.path.join(self.scratch, "kernel")  # sockets kernel-1, kernel-2 ...
             kw["cwd"] = self.scratch

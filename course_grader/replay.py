@@ -1,0 +1,173 @@
+"""The replay: a submission's code run again as plain Python, where the hidden tests are answered.
+
+    python -m course_grader.replay      # started by the grader (replay_client.py), in the sandbox
+
+nbgrader runs the notebook in a Jupyter kernel for the feedback. The kernel is the learner's:
+its hooks, input transformers and displays can forge anything a test cell shows, so no grade is
+read from it. The grader then starts this process, in the same sandbox, and sends it the
+notebook's code cells in order (course_grader/frames.py): the setup, solution and learner's cells
+run as plain Python, without IPython (`get_ipython()` answers nothing; magics do nothing), and
+each test cell runs as written, with its visible checks. When a test cell reaches
+`sealed_checks(fn)`, this process asks the grader for that test's cases, which no code saw
+before, and answers them:
+
+- before the notebook's code runs, this process can start no other process or program (a
+  seccomp filter: course_grader/sandbox/seccomp.py), notes the grader's code it relies on
+  (course_grader/snapshot.py), and redirects its standard output, so that only the grader's
+  channel carries messages;
+- before each test, whatever the notebook changed of that code is put back and reported;
+- while the cases are answered, the forbidden operators of that graded name, as the grader's
+  own table lists them, fail in every thread (course_lib._forbidden.Ban), and what the notebook
+  changes meanwhile makes the answers count as failed.
+
+The verdict is reached in the grader's process (course_grader/sealed_execute.py).
+"""
+from __future__ import annotations
+
+import builtins
+import os
+import signal
+import sys
+import traceback
+import types
+
+MESSAGE_LENGTH = 400  # an error as reported to the grader: its last line, shortened
+
+
+class _Absent:
+    """What get_ipython() returns in the replay: any attribute, any call, and nothing happens."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return None
+
+
+class _CellTimeout(BaseException):
+    pass
+
+
+def _describe(err: BaseException) -> str:
+    lines = traceback.format_exception_only(type(err), err)
+    return "".join(lines).strip()[-MESSAGE_LENGTH:]
+
+
+class Replay:
+    def __init__(self, read_fd: int, write_fd: int):
+        from course_grader import frames
+        self.frames, self.read_fd, self.write_fd = frames, read_fd, write_fd
+        self.step: dict | None = None
+
+    def send(self, **message) -> None:
+        self.frames.write(self.write_fd, message)
+
+    def receive(self) -> dict:
+        return self.frames.read_trusted(self.read_fd)
+
+    def prepare(self, names: list[str]) -> None:
+        """Everything the answering needs, imported and noted before the notebook's code runs."""
+        import torch
+        import torch._dynamo  # noqa: F401 - it rebinds some of torch's functions on import: before the snapshot
+        import torch.nn.functional
+
+        import course_lib._forbidden
+        import course_lib._guard
+        import course_lib.exercise_checks
+        import course_lib.exercise_rules
+        import course_lib.grading
+        from course_grader import frames, hidden_test, sealed, snapshot, verdicts
+        for name in names:
+            hidden_test.hidden_test_of(name)
+        sealed.answer_here = self.answer
+        prefixes = ("course_lib.grading", "course_lib._guard", "course_lib._forbidden", "course_lib.exercise_",
+                    "course_grader.")
+        modules = [m for name, m in list(sys.modules.items())
+                   if isinstance(m, types.ModuleType) and name.startswith(prefixes)
+                   and not name.startswith("course_grader.sandbox")]
+        self.snapshot = snapshot.Snapshot(modules, [builtins, torch, torch.Tensor, torch.nn.functional, frames],
+                                          state=("course_lib._guard._alarm", "course_lib._guard.timed_out"))
+        self.tools = {"answer": verdicts.answer, "hidden_test_of": hidden_test.hidden_test_of,
+                      "compile_forbidden": course_lib._forbidden.compile_forbidden, "Ban": course_lib._forbidden.Ban}
+
+    def answer(self, fn) -> None:
+        """sealed_checks(fn) in a test cell of the replay: the grader's cases, answered under its ban."""
+        __tracebackhide__ = True
+        step = self.step
+        if step is None or step.get("asked"):
+            raise RuntimeError("sealed_checks ran outside its test cell")  # the notebook's code called it
+        step["asked"] = True
+        before = step["replaced"] + self.snapshot.changed()  # before the test, and by its visible checks
+        self.snapshot.restore()
+        self.send(cases_for=step["name"])
+        given = self.receive()
+        tools = self.tools
+        test = tools["hidden_test_of"](step["name"])
+        ops, _ = tools["compile_forbidden"](tuple(given["forbidden"]))
+        with tools["Ban"](ops) as ban:
+            answers = [tools["answer"](test, fn, case) for case in given["cases"]]
+            during = self.snapshot.changed() + ([] if ban.intact() else ["the ban in PyTorch's dispatcher (lifted)"])
+        self.snapshot.restore()
+        self.send(answers=answers, twin=ban.used(), replaced_before=before, replaced_during=during)
+
+    def run(self) -> None:
+        program = self.receive()
+        steps = program["steps"]
+        from course_grader.sandbox.seccomp import forbid_new_processes
+        not_forbidden = forbid_new_processes()
+        self.prepare(sorted({s["name"] for s in steps if s["kind"] == "test"}))
+        from IPython.core.inputtransformer2 import TransformerManager
+        transform = TransformerManager().transform_cell
+        main = types.ModuleType("__main__")
+        main.__dict__.update(get_ipython=_Absent(), display=lambda *args, **kwargs: None)
+        sys.modules["__main__"] = main
+        self.send(ready=True, processes=not_forbidden)
+        signal.signal(signal.SIGALRM, _raise_timeout)
+        for index, step in enumerate(steps):
+            self.step = dict(step, asked=False, replaced=[])
+            self.send(at=index)
+            if step["kind"] == "test":  # what the cells before changed is put back, and reported
+                self.step["replaced"] = self.snapshot.changed()
+                self.snapshot.restore()
+            error = None
+            try:
+                code = compile(transform(step["source"]), f"<cell {index + 1}>", "exec")
+                if step["kind"] == "code":
+                    signal.setitimer(signal.ITIMER_REAL, program["cell_timeout"])
+                exec(code, main.__dict__)  # noqa: S102 - the learner's cell, in the sandbox
+            except BaseException as err:  # noqa: BLE001 - the cell's own error, reported as the kernel would
+                error = _describe(err) if not isinstance(err, _CellTimeout) else \
+                    f"the cell did not finish within {program['cell_timeout']:g} s"
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            self.send(done=index, error=error, replaced=self.step["replaced"])
+            self.step = None
+        self.send(end=True)
+
+
+def _raise_timeout(signum, frame):
+    raise _CellTimeout
+
+
+def main() -> None:
+    # The grader's channel, kept where the notebook's prints cannot reach it: its own copies of
+    # stdin and stdout; the standard descriptors then lead nowhere (stderr stays: the grader
+    # keeps its last lines for a crash of this process).
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - for the life of the process
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    try:
+        Replay(read_fd, write_fd).run()
+    except BrokenPipeError:
+        os._exit(3)  # the grader went away or the notebook closed the channel: nothing to tell
+    except BaseException:  # noqa: BLE001 - the grader reads stderr for why
+        os.write(2, traceback.format_exc()[-4000:].encode())
+        os._exit(2)
+    os._exit(0)  # no atexit hook of the notebook's runs after the answers
+
+
+if __name__ == "__main__":
+    main()
