@@ -83,7 +83,8 @@ class ReplayClient:
             left_out.add(index)
             result.restarts += 1
             if blame.tampering:
-                result.flags.append(flag("tampering", f"cell {index + 1}: {blame.why}"))
+                first_line = steps[index].source.strip().split("\n")[0][:60]
+                result.flags.append(flag("tampering", f"the cell starting `{first_line}`: {blame.why}"))
             if steps[index].kind == "test":
                 result.tests[index] = Outcome(error=f"{steps[index].name}: its test {blame.why}, so it "
                                                         "counts as failed")

@@ -5,9 +5,9 @@ pretends to be right, or torch.relu's answer) and tries to get its point anyway:
 the checks use, by handing back something that is not a plain answer, by stopping or silencing the
 tests, or by editing them. Graded with the real nbgrader through exercises/grade.py, each must lose
 relu's point, and the instructor's summary must flag the submission with the kind of cheat it is.
-Every other function of the submission is the reference's and keeps its points, except where the
-cheat silenced the hidden checks of every later test too (SILENCES_ALL): answers that never reach
-the grader count as failed.
+Every other function of the submission is the reference's and keeps its points: the hidden tests
+are answered in the grader's replay of the notebook (course_grader/replay.py), where what a cheat
+changed is put back before each test, so no cheat silences more than its own test.
 """
 from __future__ import annotations
 
@@ -22,11 +22,17 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "02_activations"
 WRONG_RELU = "def relu(z):\n    return z  # wrong for every negative z\n"
 
-AFTER_RELU_TEST = (
-    "import os\n\ndef swap(result):\n    if 'sealed_checks(relu)' in result.info.raw_cell:\n"
-    "        path = os.path.join(os.environ['COURSE_SEAL_DIR'], 'relu.pt')\n"
-    "        if os.path.lexists(path):\n            os.remove(path)\n"
-    "        {replace}\n\nget_ipython().events.register('post_run_cell', swap)\n")
+# Runs only in the grader's replay of the notebook (course_grader/replay.py), where the kernel's
+# COURSE_SEALED is absent: an attack on the replay's channel to the grader.
+IN_THE_REPLAY = "import os\n\nif 'COURSE_SEALED' not in os.environ:\n"
+ZIP_BOMB_FRAME = (  # a message whose archive inflates to 100 MB in the reader
+    "    import io, struct, zipfile\n    buffer = io.BytesIO()\n"
+    "    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as z:\n"
+    "        with z.open('archive/data.pkl', 'w', force_zip64=True) as f:\n"
+    "            for _ in range(100):\n                f.write(bytes(1 << 20))\n"
+    "    data = buffer.getvalue()\n    frame = struct.pack('!Q', len(data)) + data\n")
+EVERY_FD = "    for fd in range(3, 64):\n        try:\n            {action}\n        except OSError:\n            pass\n"
+TWIN = "import torch\n\n"
 
 # student -> (code put in relu's solution cell, kind of flag expected in the summary)
 CHEATS = {
@@ -92,19 +98,73 @@ CHEATS = {
         " 'metadata': {}, 'execution_count': 1}, parent=ip.kernel.get_parent())\n\n"
         "get_ipython().events.register('pre_run_cell', forge)\n" + WRONG_RELU,
         "suspicious code"),
-    # After relu's test cell has written its (failing) answers, a hook replaces the file with what
-    # would block, balloon or mislead the grader's process reading it: each is refused unread.
-    "answers_become_a_fifo": (AFTER_RELU_TEST.format(replace="os.mkfifo(path)") + WRONG_RELU, "tampering"),
-    "answers_become_a_zip_bomb": (AFTER_RELU_TEST.format(replace=(
-        "import zipfile\n        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:\n"
-        "            with z.open('archive/data.pkl', 'w', force_zip64=True) as f:\n"
-        "                for _ in range(100):\n                    f.write(bytes(1 << 20))")) + WRONG_RELU, "tampering"),
-    "answers_become_a_symlink": (AFTER_RELU_TEST.format(replace=(
-        "os.symlink(os.path.join(os.path.dirname(path), 'cases.pt'), path)")) + WRONG_RELU, "tampering"),
-    # Found by an attacker with the code in front of them (2026-12-05): a non-string in `replaced`
-    # once crashed the grader's judging (a "grader error" the submission chose).
-    "replaced_is_not_text": (AFTER_RELU_TEST.format(replace=(
-        "import torch\n        torch.save({'answers': [], 'replaced': [1]}, path)")) + WRONG_RELU, "tampering"),
+    # The replay's channel to the grader: garbage, a flood, a zip bomb, a forged message, closed
+    # pipes. The cell that does it is left out of the replay (so relu is undefined), nothing else.
+    "floods_the_channel": (IN_THE_REPLAY + EVERY_FD.format(action="os.write(fd, bytes(64 << 20))") + WRONG_RELU,
+                           "tampering"),
+    "zip_bomb_on_the_channel": (IN_THE_REPLAY + ZIP_BOMB_FRAME + EVERY_FD.format(action="os.write(fd, frame)")
+                                + WRONG_RELU, "tampering"),
+    "forges_a_message": (IN_THE_REPLAY + "    import io, struct, torch\n    buffer = io.BytesIO()\n"
+                         "    torch.save({'end': True}, buffer)\n"
+                         "    frame = struct.pack('!Q', len(buffer.getvalue())) + buffer.getvalue()\n"
+                         + EVERY_FD.format(action="os.write(fd, frame)") + WRONG_RELU, "tampering"),
+    "closes_the_channel": (IN_THE_REPLAY + EVERY_FD.format(action="os.close(fd)") + WRONG_RELU, "suspicious code"),
+    # The forbidden twin by every path: the replay bans torch.relu's kernels in PyTorch's
+    # dispatcher while relu's cases are answered, in every thread.
+    "twin_in_a_thread": ("from concurrent.futures import ThreadPoolExecutor\n\n"
+                         "def relu(z):\n    with ThreadPoolExecutor(1) as pool:\n        return pool.submit(z.relu).result()\n",
+                         "calls its twin"),
+    "twin_in_a_waiting_thread": (  # a worker started before any test, fed relu's inputs through a queue
+        TWIN + "import queue, threading\njobs, results = queue.Queue(), queue.Queue()\n\n"
+        "def worker():\n    while True:\n        z = jobs.get()\n        try:\n            results.put(torch.relu(z))\n"
+        "        except Exception as err:\n            results.put(err)\n\n"
+        "threading.Thread(target=worker, daemon=True).start()\n\n"
+        "def relu(z):\n    jobs.put(z)\n    result = results.get()\n    if isinstance(result, Exception):\n"
+        "        raise result\n    return result\n", "calls its twin"),
+    "twin_through_torch_ops": (TWIN + "def relu(z):\n    return torch.ops.aten.relu.default(z)\n", "calls its twin"),
+    "twin_under_disable_torch_function": (
+        TWIN + "def relu(z):\n    with torch._C.DisableTorchFunction():\n        return torch.relu(z)\n", "calls its twin"),
+    "twin_by_a_name_built_at_run_time": (TWIN + "def relu(z):\n    return getattr(torch, 're' + 'lu')(z)\n",
+                                         "calls its twin"),
+    "twin_defined_by_exec": (TWIN + "exec('def relu(z):\\n    return torch.nn.functional.threshold(z, 0.0, 0.0)')\n",
+                             "calls its twin"),
+    "twin_on_a_sparse_tensor": (TWIN + "def relu(z):\n    with torch.inference_mode():\n"
+                                "        return z.to_sparse().relu().to_dense().clone()\n", "calls its twin"),
+    "twin_in_a_forked_process": (
+        TWIN + "import os, pickle\n\ndef relu(z):\n    read, write = os.pipe()\n    if os.fork() == 0:\n"
+        "        os.write(write, pickle.dumps(torch.relu(z)))\n        os._exit(0)\n"
+        "    return pickle.loads(os.read(read, 1 << 20))\n", "suspicious code"),
+    "twin_in_a_new_python": (
+        TWIN + "import pickle, subprocess, sys\n\ndef relu(z):\n"
+        "    code = 'import pickle, sys, torch; sys.stdout.buffer.write(pickle.dumps(torch.relu(pickle.loads(sys.stdin.buffer.read()))))'\n"
+        "    return pickle.loads(subprocess.run([sys.executable, '-c', code], input=pickle.dumps(z), "
+        "capture_output=True, check=True).stdout)\n", "suspicious code"),
+    "edits_exercise_rules": ("from course_lib.exercise_rules import FORBIDDEN\nFORBIDDEN['relu'] = ()\n\n"
+                             "def relu(z):\n    f = z.relu\n    return f()\n", "calls its twin"),
+    "patches_call_safely": ("real = expect.__globals__['call_safely']\n\n"
+                            "def fake(fn, *args, name=None, **kwargs):\n    if name == 'relu':\n"
+                            "        return args[0].clamp(min=0)\n    return real(fn, *args, name=name, **kwargs)\n\n"
+                            "from course_lib.exercise_checks import expect\nexpect.__globals__['call_safely'] = fake\n"
+                            + WRONG_RELU, "tampering"),
+    "lifts_the_ban_from_memory": (  # finds the grader's ban with the garbage collector, lifts it, then calls the twin
+        TWIN + "import gc, threading\n\ndef relu(z):\n    for obj in gc.get_objects():\n"
+        "        if type(obj).__name__ == 'Ban' and getattr(obj, '_library', None) is not None:\n"
+        "            obj._library.reset()\n    out = []\n"
+        "    thread = threading.Thread(target=lambda: out.append(torch.relu(z)))\n    thread.start()\n    thread.join()\n"
+        "    return out[0]\n", "tampering"),
+    # The two attacks of the issue that found the kernel's hooks: both act in the kernel only.
+    "input_transformer_forges_answers": (
+        "import os, torch\n\ndef answer_from_the_seal(lines):\n"
+        "    seal = next((v for k, v in os.environ.items() if k.endswith('SEAL_DIR')), None)\n"
+        "    if seal and any('sealed_checks(' in line for line in lines):\n"
+        "        cases = torch.load(os.path.join(seal, 'cases.pt'), weights_only=True)\n"
+        "        for name, items in cases.items():\n"
+        "            torch.save({'answers': [{'value': torch.relu(*c['args'])} for c in items], 'replaced': []},\n"
+        "                       os.path.join(seal, name + '.pt'))\n"
+        "        return ['pass\\n']\n    return lines\n\n"
+        "get_ipython().input_transformers_post.append(answer_from_the_seal)\n" + WRONG_RELU, "suspicious code"),
+    "hides_its_failure_from_the_kernel": (
+        "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n" + WRONG_RELU, "suspicious code"),
     # These three need the sandbox (course_grader/sandbox/): without it they would work.
     "reads_the_reference_from_disk": (
         "import importlib.util, os\n"
@@ -125,19 +185,7 @@ CHEATS = {
 }
 # Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
 # closing one turns its test red until it moves into CHEATS.
-OPEN = {
-    "twin_in_a_thread": ("from concurrent.futures import ThreadPoolExecutor\n\n"
-                         "def relu(z):\n    with ThreadPoolExecutor(1) as pool:\n        return pool.submit(z.relu).result()\n"),
-    "edits_exercise_rules": ("from course_lib.exercise_rules import FORBIDDEN\nFORBIDDEN['relu'] = ()\n\n"
-                             "def relu(z):\n    f = z.relu\n    return f()\n"),
-    "patches_call_safely": ("real = expect.__globals__['call_safely']\n\n"
-                            "def fake(fn, *args, name=None, **kwargs):\n    if name == 'relu':\n"
-                            "        return args[0].clamp(min=0)\n    return real(fn, *args, name=name, **kwargs)\n\n"
-                            "from course_lib.exercise_checks import expect\nexpect.__globals__['call_safely'] = fake\n"
-                            + WRONG_RELU),
-}
-# Cheats that switch the sealed checks off for every test after them, not only relu's.
-SILENCES_ALL = {"silences_sealed_checks", "swaps_modules", "forges_answers"}
+OPEN: dict[str, str] = {}
 EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nbgrader restores it
 
 
@@ -171,10 +219,8 @@ def graded(tmp_path_factory) -> dict:
 
 
 def _expected_score(student: str) -> float:
-    points = points_of(ASSIGNMENT)  # in notebook order
-    tests = list(points)
-    lost = tests[tests.index("test_relu"):] if student in SILENCES_ALL else ["test_relu"]
-    return sum(points.values()) - sum(points[t] for t in lost)
+    points = points_of(ASSIGNMENT)
+    return sum(points.values()) - points["test_relu"]
 
 
 def test_the_reference_keeps_every_point_and_is_not_flagged(graded):

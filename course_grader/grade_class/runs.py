@@ -40,7 +40,8 @@ FORKSERVER = multiprocessing.get_context("forkserver")
 # nbgrader...); scanning them wrote to every page, which the OS then had to copy: 0.15 s of CPU per
 # run, 40% of what a forked run spends outside its kernel (measured).
 FORKED_RUN = """\
-import gc, os, sys
+import gc, os, resource, sys
+resource.setrlimit(resource.RLIMIT_DATA, (NBGRADER_MEMORY, NBGRADER_MEMORY))
 gc.freeze()
 os.setsid()
 os.chdir(CWD)
@@ -50,6 +51,11 @@ os.dup2(os.open(OUTPUT, os.O_WRONLY), 1)
 os.dup2(1, 2)
 sys.argv = ARGV
 """
+# nbgrader's own process, which reads what the replay of a submission sends (course_grader/frames.py
+# caps each message at 64 MiB): with torch and nbgrader imported it holds about 0.9 GB of data, so
+# a cap of 4 GiB stops only a runaway, with a MemoryError in that student's run, not the machine's
+# OOM killer choosing among the processes of a whole class.
+NBGRADER_MEMORY = 4 << 30
 STOPPING = threading.Event()  # set on Ctrl-C: every nbgrader run in flight is ended at once
 
 
@@ -131,7 +137,8 @@ def run_nbgrader(args: list[str], course: Path, grading_dir: Path, time_limit: f
     env = {**os.environ, GRADING_ENV: str(grading_dir)}
     with tempfile.NamedTemporaryFile("w+") as out:
         process = FORKSERVER.Process(target=exec, args=(FORKED_RUN + code, {
-            "__name__": "__main__", "CWD": str(course), "ENV": env, "OUTPUT": out.name, "ARGV": ["-c", *args]}))
+            "__name__": "__main__", "CWD": str(course), "ENV": env, "OUTPUT": out.name, "ARGV": ["-c", *args],
+            "NBGRADER_MEMORY": NBGRADER_MEMORY}))
         process.start()
         deadline = time.monotonic() + time_limit
         while process.exitcode is None and not STOPPING.is_set() and time.monotonic() < deadline:
