@@ -59,7 +59,7 @@ class Replay:
     def __init__(self, read_fd: int, write_fd: int):
         from course_grader import frames
         self.frames, self.read_fd, self.write_fd = frames, read_fd, write_fd
-        self.step: dict | None = None
+        self.state: dict = {"step": None}  # the step running: its contents change, the snapshot leaves them alone
 
     def send(self, **message) -> None:
         self.frames.write(self.write_fd, message)
@@ -87,15 +87,18 @@ class Replay:
         modules = [m for name, m in list(sys.modules.items())
                    if isinstance(m, types.ModuleType) and name.startswith(prefixes)
                    and not name.startswith("course_grader.sandbox")]
-        self.snapshot = snapshot.Snapshot(modules, [builtins, torch, torch.Tensor, torch.nn.functional, frames],
+        self.snapshot = snapshot.Snapshot(modules, [builtins, torch, torch._C, torch.Tensor, torch.nn.functional, frames],
                                           state=("course_lib._guard._alarm", "course_lib._guard.timed_out"))
         self.tools = {"answer": verdicts.answer, "hidden_test_of": hidden_test.hidden_test_of,
-                      "compile_forbidden": course_lib._forbidden.compile_forbidden, "Ban": course_lib._forbidden.Ban}
+                      "Ban": course_lib._forbidden.Ban}
+        # The replay's own state too: code that reaches it through the frames of the stack
+        self.snapshot.namespaces.append(("the replay", self, dict(vars(self))))
+        self.snapshot.containers.append(("the replay's tools", self.tools, dict(self.tools)))
 
     def answer(self, fn) -> None:
         """sealed_checks(fn) in a test cell of the replay: the grader's cases, answered under its ban."""
         __tracebackhide__ = True
-        step = self.step
+        step = self.state["step"]
         if step is None or step.get("asked"):
             raise RuntimeError("sealed_checks ran outside its test cell")  # the notebook's code called it
         step["asked"] = True
@@ -105,8 +108,8 @@ class Replay:
         given = self.receive()
         tools = self.tools
         test = tools["hidden_test_of"](step["name"])
-        ops, _ = tools["compile_forbidden"](tuple(given["forbidden"]))
-        with tools["Ban"](ops) as ban:
+        targets = tuple(tuple(target) for target in given["targets"])
+        with tools["Ban"](frozenset(name for _, _, name in targets), targets) as ban:
             answers = [tools["answer"](test, fn, case) for case in given["cases"]]
             during = self.snapshot.changed() + ([] if ban.intact() else ["the ban in PyTorch's dispatcher (lifted)"])
         self.snapshot.restore()
@@ -126,10 +129,10 @@ class Replay:
         self.send(ready=True, processes=not_forbidden)
         signal.signal(signal.SIGALRM, _raise_timeout)
         for index, step in enumerate(steps):
-            self.step = dict(step, asked=False, replaced=[])
+            self.state["step"] = current = dict(step, asked=False, replaced=[])
             self.send(at=index)
             if step["kind"] == "test":  # what the cells before changed is put back, and reported
-                self.step["replaced"] = self.snapshot.changed()
+                current["replaced"] = self.snapshot.changed()
                 self.snapshot.restore()
             error = None
             try:
@@ -142,8 +145,8 @@ class Replay:
                     f"the cell did not finish within {program['cell_timeout']:g} s"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            self.send(done=index, error=error, replaced=self.step["replaced"])
-            self.step = None
+            self.send(done=index, error=error, replaced=current["replaced"])
+            self.state["step"] = None
         self.send(end=True)
 
 
@@ -172,4 +175,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # as the module course_grader.replay, whose code the snapshot watches, not as __main__
+    from course_grader.replay import main as replay_main
+    replay_main()

@@ -11,6 +11,7 @@ cells. A replay that cannot even start is the grader's fault: ReplayFailed, neve
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -72,11 +73,14 @@ class ReplayClient:
         self.command, self.cwd, self.env = command, cwd, env
         self.cell_timeout, self.call_seconds = cell_timeout, call_seconds
 
-    def run(self, steps: list[Step], cases_of: Callable[[str], list], forbidden_of: Callable[[str], tuple]) -> ReplayResult:
+    def run(self, steps: list[Step], cases_of: Callable[[str], list], targets_of: Callable[[str], tuple]) -> ReplayResult:
+        """Replay steps; cases_of(name): the cases of a test; targets_of(name): the operator kernels
+        its ban replaces (course_lib._forbidden.ban_targets), computed here, where no code of the
+        notebook ran."""
         result, left_out = ReplayResult(), set()
         for _ in range(len(steps) + 1):
             program = [SKIPPED if i in left_out or i in result.tests else step.message() for i, step in enumerate(steps)]
-            blamed = self._run_once(program, steps, cases_of, forbidden_of, result)
+            blamed = self._run_once(program, steps, cases_of, targets_of, result)
             if blamed is None:
                 return result
             index, blame = blamed
@@ -90,7 +94,7 @@ class ReplayClient:
                                                         "counts as failed")
         return result
 
-    def _run_once(self, program, steps, cases_of, forbidden_of, result) -> tuple[int, _Blame] | None:
+    def _run_once(self, program, steps, cases_of, targets_of, result) -> tuple[int, _Blame] | None:
         """One replay from the top: None when it reached the end, else (step to blame, why)."""
         with tempfile.TemporaryFile() as stderr:
             process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
@@ -110,35 +114,36 @@ class ReplayClient:
                     result.flags.append(flag("not isolated", f"the replay could start programs: {ready['processes']}"))
                 deadline = time.monotonic() + self.cell_timeout + 10
                 while True:
-                    message = _read(reader, deadline, process)
-                    if "at" in message:
+                    kind, message = _message(_read(reader, deadline, process))
+                    if kind == "at":
                         current = _index(message["at"], last_done + 1, len(steps))
                         step = steps[current]  # a test judged in an earlier run is left out: a code step now
                         outcome = Outcome() if program[current]["kind"] == "test" else None
                         deadline = time.monotonic() + (VISIBLE_SECONDS if outcome else self.cell_timeout + 10)
-                    elif "cases_for" in message and outcome is not None and message["cases_for"] == steps[current].name \
+                    elif kind == "cases_for" and outcome is not None and message["cases_for"] == step.name \
                             and not outcome.asked:
                         cases = cases_of(step.name)
                         outcome.asked = True
-                        frames.write(process.stdin.fileno(), {"cases": cases, "forbidden": list(forbidden_of(step.name))})
+                        frames.write(process.stdin.fileno(), {"cases": cases, "targets": list(targets_of(step.name))})
                         deadline = time.monotonic() + VISIBLE_SECONDS + len(cases) * self.call_seconds(step.name)
-                    elif "answers" in message and outcome is not None and outcome.asked and outcome.answers is None:
+                    elif kind == "answers" and outcome is not None and outcome.asked and outcome.answers is None:
+                        if not within_bounds(message["answers"]):
+                            raise _Blame("sent answers nested too deeply or too large to judge", tampering=True)
                         outcome.answers = message["answers"]
-                        outcome.twin = _text(message.get("twin"))
-                        outcome.replaced_before = _texts(message.get("replaced_before"))
-                        outcome.replaced_during = _texts(message.get("replaced_during"))
-                    elif "done" in message and current is not None and message["done"] == current:
+                        outcome.twin = message["twin"]
+                        outcome.replaced_before = _texts(message["replaced_before"])
+                        outcome.replaced_during = _texts(message["replaced_during"])
+                    elif kind == "done" and current is not None and message["done"] == current:
                         if outcome is not None:
-                            outcome.replaced_before = outcome.replaced_before or _texts(message.get("replaced"))
-                            error = _text(message.get("error"))
-                            if error:  # its visible checks failed, or the cell failed after the hidden ones
-                                outcome.error = error
+                            outcome.replaced_before = outcome.replaced_before or _texts(message["replaced"])
+                            if message["error"]:  # its visible checks failed, or the cell failed after the hidden ones
+                                outcome.error = message["error"][:2000]
                             elif outcome.answers is None:
                                 outcome.error = f"{step.name}: the hidden checks of its test cell did not run"
                             result.tests[current] = outcome
                         last_done, current, outcome = current, None, None
                         deadline = time.monotonic() + self.cell_timeout + 10
-                    elif "end" in message and current is None:
+                    elif kind == "end" and current is None:
                         process.wait(timeout=30)
                         return None
                     else:
@@ -149,6 +154,11 @@ class ReplayClient:
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 return (current if current is not None else min(last_done + 1, len(steps) - 1)), \
                     _Blame("ended the grader's replay of the notebook")
+            except ReplayFailed:
+                raise
+            except Exception as err:  # noqa: BLE001 - what the replay sent broke the reading: its doing, not ours
+                return (current if current is not None else min(last_done + 1, len(steps) - 1)), \
+                    _Blame(f"sent the grader what it cannot read ({type(err).__name__})", tampering=True)
             finally:
                 _kill(process)
 
@@ -172,15 +182,48 @@ def _read(reader: frames.FrameReader, deadline: float, process) -> dict:
     return message
 
 
+# message kind -> {field: the types it may have}: anything else on the channel is not the replay's
+MESSAGES = {
+    "at": {"at": (int,)},
+    "cases_for": {"cases_for": (str,)},
+    "answers": {"answers": (list,), "twin": (str, type(None)), "replaced_before": (list,), "replaced_during": (list,)},
+    "done": {"done": (int,), "error": (str, type(None)), "replaced": (list,)},
+    "end": {"end": (bool,)},
+}
+MAX_NODES, MAX_DEPTH = 100_000, 32
+
+
+def _message(message: object) -> tuple[str, dict]:
+    """(kind, message) when it has exactly the fields of a kind, each of its types; else _Blame."""
+    if type(message) is dict:
+        for kind, fields in MESSAGES.items():
+            if message.keys() == fields.keys() and all(type(message[k]) in types for k, types in fields.items()):
+                return kind, message
+    raise _Blame("wrote to the grader's channel what is not a message of the grader's", tampering=True)
+
+
+def within_bounds(value: object) -> bool:
+    """Whether plain data stays under MAX_NODES parts and MAX_DEPTH levels: a structure that shares
+    its parts (a tuple of three copies of a tuple of three ...) is counted as if written out."""
+    budget = [MAX_NODES]
+
+    def walk(x, depth: int) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            return False
+        if type(x) in (list, tuple):
+            return all(walk(v, depth + 1) for v in x)
+        if type(x) is dict:
+            return all(walk(v, depth + 1) for v in x.values())
+        return True
+    return walk(value, 0)
+
+
 def _index(value, expected: int, count: int) -> int:
     if type(value) is not int or value != expected or value >= count:
         raise _Blame("sent the grader a step out of order: the notebook's code wrote to the grader's channel",
                      tampering=True)
     return value
-
-
-def _text(value) -> str | None:
-    return value[:2000] if isinstance(value, str) else None
 
 
 def _texts(value) -> list[str]:
@@ -205,5 +248,6 @@ def _tail(stderr, process) -> str:
     _kill(process)
     stderr.seek(0, os.SEEK_END)
     stderr.seek(max(0, stderr.tell() - STDERR_TAIL))
-    text = stderr.read().decode(errors="replace").strip()
-    return text.splitlines()[-1][:500] if text else f"no message (exit code {process.returncode})"
+    lines = stderr.read().decode(errors="replace").strip().splitlines()
+    errors = [line for line in lines if re.match(r"\w+(Error|Exception): ", line)]  # a traceback's last line
+    return (errors or lines or [f"no message (exit code {process.returncode})"])[-1][:500]

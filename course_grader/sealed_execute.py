@@ -36,6 +36,7 @@ from course_grader.replay_client import ReplayClient, ReplayResult, Step, Outcom
 from course_grader.static_twins import Bindings, twin_call
 from course_grader.verdicts import NOT_PLAIN, verify
 from course_lib import _guard
+from course_lib._forbidden import ban_targets, compile_forbidden
 from course_lib.exercise_checks import new_generator
 from course_lib.exercise_rules import FORBIDDEN, REFERENCE_HELPERS, TIME_LIMITS, TOPICS
 
@@ -45,7 +46,9 @@ SUSPICIOUS = re.compile(
     r"builtins|__import__|__torch_function__|allclose|assert_close|setprofile|settrace|ctypes|"
     r"os\._exit|signal\.|globals\(\)\[|importlib|set_custom_exc|excepthook|showtraceback|course_grader|"
     r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|os\.fork|subprocess|"
-    r"multiprocessing|gc\.get_|torch\._C\._dispatch|torch\.library|os\.write\(|/proc/self/fd|"
+    r"multiprocessing|gc\.get_|torch\._C\._dispatch|torch\.library|os\.write\(|/proc/self/fd|_getframe|"
+    r"f_back|f_locals|f_globals|_current_frames|__closure__|cell_contents|torch\._refs|torch\._decomp|"
+    r"torch\._prims|_forbidden|\bBan\b|fcntl|"
     rf"course_lib\.({'|'.join((*TOPICS, *REFERENCE_HELPERS, 'grading', 'exercise_checks'))})")
 
 
@@ -132,6 +135,12 @@ def _scored_by(cell, problem: str | None) -> None:
         cell.outputs.append(_error_output(problem))
 
 
+def _ban_targets_of(name: str) -> tuple:
+    """The operator kernels the replay bans while name's cases are answered: from the rules as
+    this process read them, never from the replay, where the notebook's code runs."""
+    return ban_targets(compile_forbidden(FORBIDDEN.get(name, ()))[0])
+
+
 def _call_seconds(name: str) -> float:
     return max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0)) + 1
 
@@ -174,7 +183,7 @@ class SealedExecute(Execute):
             env.pop(SEALED_ENV, None)
             client = ReplayClient([*prefix, sys.executable, "-m", "course_grader.replay"], scratch, env,
                                   float(self.timeout or 30), _call_seconds)
-            return client.run(steps, cases.__getitem__, lambda name: FORBIDDEN.get(name, ()))
+            return client.run(steps, cases.__getitem__, _ban_targets_of)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -16,16 +16,25 @@ from course_lib.grading import GradingError
 NOT_PLAIN = "not a plain tensor or number"
 
 
-def to_data(x: object, where: str = "the result") -> object:
-    """x as plain data; anything else (a tensor subclass, a learner's object) is refused."""
+MAX_PARTS = 10_000  # tensors, numbers and containers in one answer: the hidden tests' results have a few
+
+
+def to_data(x: object, where: str = "the result", budget: list | None = None) -> object:
+    """x as plain data; anything else (a tensor subclass, a learner's object, a structure of more
+    than MAX_PARTS parts, counted as written out) is refused."""
+    budget = [MAX_PARTS] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise GradingError(f"{where[:40]}: the result has more than {MAX_PARTS} parts: return a tensor or a "
+                           "small tuple of tensors")
     if type(x) is torch.Tensor:
         return x.detach().cpu().clone()
     if x is None or type(x) in (bool, int, float, str) or isinstance(x, (torch.dtype, torch.Size)):
         return tuple(x) if isinstance(x, torch.Size) else x
     if type(x) in (list, tuple):
-        return type(x)(to_data(v, f"{where}[{i}]") for i, v in enumerate(x))
+        return type(x)(to_data(v, f"{where}[{i}]", budget) for i, v in enumerate(x))
     if type(x) is dict and all(type(k) is str for k in x):
-        return {k: to_data(v, f"{where}[{k!r}]") for k, v in x.items()}
+        return {k: to_data(v, f"{where}[{k!r}]", budget) for k, v in x.items()}
     raise GradingError(f"{where} is a {type(x).__module__}.{type(x).__qualname__}, {NOT_PLAIN}: "
                        "return torch tensors, Python numbers, or tuples of them")
 

@@ -20,8 +20,9 @@ REFERENCE_HELPERS = ("recipes", "training", "plotting")
 
 _AUTOGRAD = ("torch:grad", "torch:backward")
 _SIGMOID = ("torch:sigmoid", "torch:expit", "torch:logsigmoid")
-_RELU = ("torch:relu", "torch:threshold")
-_LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu")
+# with the operators that give the same values exactly: threshold_backward(z, z, 0), hardtanh(z, 0, inf), elu(z, 0)
+_RELU = ("torch:relu", "torch:threshold", "torch:threshold_backward", "torch:hardtanh", "torch:elu")
+_LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu", "torch:leaky_relu_backward")
 _SOFTMAX = ("torch:softmax", "torch:log_softmax", "course_lib.losses.log_softmax")
 _BCE = ("torch:binary_cross_entropy", "torch:binary_cross_entropy_with_logits")
 _OPTIM = ("torch.optim",)
@@ -58,7 +59,7 @@ _TABLE: dict[str, dict[str, tuple[int, tuple[str, ...], float | None]]] = {
         "mse_loss": (1, ("torch:mse_loss",), None),
         "binary_cross_entropy": (2, _BCE, None),
         "binary_cross_entropy_with_logits": (3, (*_BCE, "torch:logsigmoid", "torch:softplus"), None),
-        "cross_entropy": (3, (*_SOFTMAX, "torch:cross_entropy", "torch:nll_loss", "torch:logsumexp",
+        "cross_entropy": (3, (*_SOFTMAX, "torch:cross_entropy", "torch:nll_loss", "torch:nll_loss2d", "torch:logsumexp",
                               "course_lib.activations.softmax"), None),
     },
     "gradient_descent": {

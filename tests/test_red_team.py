@@ -152,6 +152,19 @@ CHEATS = {
         "            obj._library.reset()\n    out = []\n"
         "    thread = threading.Thread(target=lambda: out.append(torch.relu(z)))\n    thread.start()\n    thread.join()\n"
         "    return out[0]\n", "tampering"),
+    # Found by an attacker with the code in front of them (2026-12-06), with the four below: the replay's
+    # own state, reached from a cell's frame (f_back), its tools replaced: put back before each test.
+    'reaches_the_replay_through_frames': ('import sys, torch\n\ndef relu(z):\n    return z.clamp(min=0) if z.numel() == 3 else -z   # right only on the visible check\'s input\n\nclass _Quiet:\n    def __init__(self, ops): pass\n    def __enter__(self): return self\n    def __exit__(self, *e): return False\n    def intact(self): return True\n    def used(self): return None\n\n_f = sys._getframe().f_back\n_r = _f.f_locals.get("self") if _f is not None else None\nif type(_r).__name__ == "Replay":\n    _answer = _r.tools["answer"]\n    _r.tools["Ban"] = _Quiet\n    _r.tools["answer"] = lambda test, fn, case: {"value": getattr(torch, "re" + "lu")(case["args"][0])} \\\n        if test.name == "relu" else _answer(test, fn, case)\n', 'tampering'),
+    # A forged message whose field is a tensor once crashed the grader's reading (a "grader error").
+    'forges_a_message_with_a_tensor': ('import io, os, stat, fcntl, struct, torch\n\ndef relu(z):\n    return z.clamp(min=0)\n\nif get_ipython() is None:          # the grader\'s replay, not the kernel\n    _buf = io.BytesIO(); torch.save({"done": torch.tensor([7, 8])}, _buf)\n    _data = struct.pack("!Q", len(_buf.getvalue())) + _buf.getvalue()\n    for _fd in range(3, 64):\n        try:\n            if stat.S_ISFIFO(os.fstat(_fd).st_mode) and fcntl.fcntl(_fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:\n                getattr(os, "wri" + "te")(_fd, _data)\n        except OSError:\n            pass\n', 'tampering'),
+    # Answers made of a tuple of three copies of a tuple of three ... (3**60 paths) once hung the grader.
+    'sends_a_shared_structure': ('import sys, torch\n\ndef relu(z):\n    return z.clamp(min=0) if z.numel() == 3 else -z\n\n_f = sys._getframe().f_back\n_r = _f.f_locals.get("self") if _f is not None else None\nif type(_r).__name__ == "Replay":\n    _dag = ()\n    for _ in range(60):\n        _dag = (_dag, _dag, _dag)\n    _answer = _r.tools["answer"]\n    _r.tools["answer"] = lambda test, fn, case: {"value": _dag} if test.name == "relu" else _answer(test, fn, case)\n', 'tampering'),
+    # The ban, found in the frames of the stack, lifted and entered again: a ban is entered once.
+    'lifts_the_ban_through_frames': ('import sys, threading, torch\n\ndef relu(z):\n    bans, f = [], sys._getframe(1)\n    while f is not None:                                    # every Ban on the stack: guarded\'s and the replay\'s\n        b = f.f_locals.get("ban")\n        if b is not None and hasattr(b, "_library") and b not in bans:\n            bans.append(b)\n        f = f.f_back\n    for b in bans:\n        if b._library is not None:\n            b._library.reset(); b._library = None           # lift the ban\n    out = []\n    t = threading.Thread(target=lambda: out.append(getattr(torch, "re" + "lu")(z)))   # another thread: no Watch there\n    t.start(); t.join()\n    for b in reversed(bans):\n        b.__enter__()                                       # put look-alikes back (intact() re-notes them)\n    return out[0]\n', 'suspicious code'),
+    # compile_forbidden's cache poisoned with no operators: the replay bans what the grader computed.
+    'poisons_the_cache_of_the_rules': ('import torch\nimport course_lib._forbidden as _fb\nfrom course_lib.exercise_rules import FORBIDDEN\n\n_fb.frozenset = lambda *args: frozenset()          # a module global shadowing the builtin, for one call\n_fb.compile_forbidden(tuple(FORBIDDEN["relu"]))     # functools.cache now holds relu\'s entries -> no ops\ndel _fb.frozenset                                   # nothing left for the snapshot to see\n\ndef relu(z):\n    return getattr(torch, "re" + "lu")(z)           # the twin, by a name built at run time\n', 'calls its twin'),
+    # An operator outside the table that gives relu's values exactly: now in the table.
+    'twin_by_an_operator_that_equals_it': ("import torch\n\ndef relu(z):\n    return torch.ops.aten.threshold_backward(z, z, 0)\n", 'calls its twin'),
     # The two attacks of the issue that found the kernel's hooks: both act in the kernel only.
     "input_transformer_forges_answers": (
         "import os, torch\n\ndef answer_from_the_seal(lines):\n"
@@ -185,7 +198,19 @@ CHEATS = {
 }
 # Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
 # closing one turns its test red until it moves into CHEATS.
-OPEN: dict[str, str] = {}
+OPEN = {
+    # The ban lives in the replay's memory: code that finds it (the garbage collector), lifts it,
+    # calls the twin in another thread and registers look-alike kernels again before it returns
+    # leaves no trace the replay can tell from the real ban. Flagged `suspicious code` (gc.get_).
+    "lifts_the_ban_and_puts_look_alikes_back": (
+        "import gc, threading, warnings, torch\n\ndef relu(z):\n"
+        "    bans = [o for o in gc.get_objects() if type(o).__name__ == 'Ban' and getattr(o, '_library', None) is not None]\n"
+        "    for ban in bans:\n        ban._library.reset()\n    out = []\n"
+        "    thread = threading.Thread(target=lambda: out.append(torch.relu(z)))\n    thread.start()\n    thread.join()\n"
+        "    for ban in bans:\n        for op, key, name in ban.targets:\n"
+        "            with warnings.catch_warnings():\n                warnings.simplefilter('ignore')\n"
+        "                ban._library.impl(op, key, ban._refuse(name), False)\n    return out[0]\n"),
+}
 EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nbgrader restores it
 
 
@@ -250,7 +275,7 @@ def test_a_forged_result_is_shown_in_the_feedback_but_scores_nothing(graded):
 
 
 @pytest.mark.parametrize("student", OPEN)
-@pytest.mark.xfail(strict=True, reason="open: the kernel's watch does not see this path (README)")
+@pytest.mark.xfail(strict=True, reason="open: the replay cannot tell this path from honest code (README)")
 def test_open_paths_to_the_twin_still_get_the_point(graded, student):
     assert graded["results"][student]["score"] == _expected_score(student), graded["results"][student]
 

@@ -46,6 +46,7 @@ def outcome_of(code: int | None, text: str, time_limit: float) -> tuple[str, str
     """
     errors = [line for line in text.splitlines() if "| ERROR]" in line or "Error" in line]
     last = errors[-1] if errors else f"exit code {code}"
+    replay = [line.split("ReplayFailed: ", 1)[1] for line in text.splitlines() if "ReplayFailed: " in line]
     if code is None:
         return "hung", f"no result after {time_limit:g} s"
     if code == 0:
@@ -57,7 +58,7 @@ def outcome_of(code: int | None, text: str, time_limit: float) -> tuple[str, str
         return "died", last
     if "Timeout waiting for" in text or "UnresponsiveKernel" in text:
         return "hung", last
-    return "error", last
+    return "error", replay[-1] if replay else last
 
 
 def autograde_until_graded(run, sub: Attempts, folder: GradingDir, log) -> dict | None:

@@ -1,0 +1,211 @@
+"""The grader's replay of a notebook (course_grader/replay.py) and what it stands on: the seccomp
+filter, the dispatcher ban, the snapshot of the grader's code, the framed channel, and the
+client's blame and restarts. tests/test_red_team.py attacks it all through the real nbgrader."""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import types
+import zipfile
+
+import pytest
+import torch
+
+from course_grader import frames
+from course_grader.hidden_test import hidden_test_of
+from course_grader.replay_client import ReplayClient, Step
+from course_grader.snapshot import Snapshot
+from course_grader.verdicts import verify
+from course_lib._forbidden import Ban, ForbiddenCall
+from course_lib.exercise_checks import new_generator
+from course_grader.sealed_execute import _ban_targets_of
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_after_the_filter_no_process_or_program_starts_but_threads_do():
+    done = run_python("""
+        import os, subprocess, sys, threading, torch
+        from course_grader.sandbox.seccomp import forbid_new_processes
+        assert forbid_new_processes() is None
+        for attempt in (os.fork, lambda: subprocess.run(["true"]), lambda: os.execv(sys.executable, [sys.executable])):
+            try:
+                attempt()
+            except PermissionError:
+                continue
+            raise SystemExit("a process started")
+        out = []
+        thread = threading.Thread(target=lambda: out.append(1))
+        thread.start(); thread.join()
+        torch.set_num_threads(2)
+        x = torch.randn(512, 512)
+        print(out, float((x @ x).sum()) != 0)
+        """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1] True"
+
+
+@pytest.mark.parametrize("path", ["torch.relu(z)", "z.relu()", "torch.ops.aten.relu.default(z)",
+                                  "torch.nn.ReLU()(z)", "torch.threshold(z, 0.0, 0.0)",
+                                  "z.to_sparse().relu().to_dense()"])
+def test_a_banned_operator_fails_in_another_thread_by_any_path(path):
+    z = torch.randn(5)
+    results = []
+
+    def other_thread():
+        try:
+            with torch.inference_mode(), torch._C.DisableTorchFunction():
+                results.append(eval(path))  # noqa: S307 - the path under test
+        except ForbiddenCall as err:
+            results.append(err)
+    with Ban(frozenset({"relu", "threshold"})) as ban:
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert ban.intact()
+    assert isinstance(results[0], ForbiddenCall), results
+    assert ban.used() in ("torch's relu", "torch's threshold")
+    assert torch.equal(torch.relu(z), z.clamp(min=0)), "the kernels are back after the ban"
+
+
+def test_what_is_not_banned_runs_and_a_lifted_ban_shows():
+    z = torch.randn(5)
+    with Ban(frozenset({"relu"})) as ban:
+        assert torch.equal(z.clamp(min=0), torch.where(z > 0, z, 0.0))
+        ban._library.reset()  # as code that found the ban in memory would
+        assert not ban.intact()
+    assert ban.used() is None
+
+
+def test_the_snapshot_sees_and_undoes_what_code_changed():
+    module = types.ModuleType("course_grader_test_module")
+    exec(textwrap.dedent("""
+        TABLE = {"relu": ("torch:relu",)}
+        def check(x):
+            return x == 1
+        class Checker:
+            def run(self):
+                return "real"
+        """), module.__dict__)
+    module.Checker.__module__ = module.__name__
+    sys.modules[module.__name__] = module
+    try:
+        snap = Snapshot([module], [])
+        original_check = module.check
+        module.TABLE["relu"] = ()
+        module.check.__code__ = (lambda x: True).__code__
+        module.Checker.run = lambda self: "fake"
+        module.len = lambda x: 0  # shadows a builtin in the module's globals
+        module.os = os  # a module imported meanwhile is not a change
+        sys.modules[module.__name__] = types.ModuleType("fake")
+        changed = snap.changed()
+        assert set(changed) >= {f"{module.__name__}.TABLE", f"{module.__name__}.check", f"{module.__name__}.len",
+                                f"{module.__name__}.Checker.run", f"sys.modules[{module.__name__!r}]"}, changed
+        assert not any(name.endswith(".os") for name in changed)
+        snap.restore()
+        assert snap.changed() == []
+        assert module.TABLE == {"relu": ("torch:relu",)} and module.check is original_check and not module.check(2)
+        assert module.Checker().run() == "real" and "len" not in vars(module)
+    finally:
+        sys.modules.pop(module.__name__, None)
+
+
+def test_the_channel_refuses_what_is_not_a_message_of_ours():
+    def read(data: bytes, deadline: float = 5.0):
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, data)
+        os.close(write_fd)
+        try:
+            return frames.FrameReader(read_fd).read(time.monotonic() + deadline)
+        finally:
+            os.close(read_fd)
+    assert read(frames.encode({"answers": [torch.ones(2)]}))["answers"][0].tolist() == [1.0, 1.0]
+    with pytest.raises(frames.BadFrame, match="at most"):
+        read(struct.pack("!Q", 1 << 40))
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", bytes(8 << 20))
+    with pytest.raises(frames.BadFrame, match="compressed"):
+        read(struct.pack("!Q", len(bomb.getvalue())) + bomb.getvalue())
+    with pytest.raises(frames.BadFrame, match="not plain data"):
+        read(struct.pack("!Q", 4) + b"junk")
+    with pytest.raises(frames.BadFrame, match="end of the pipe"):
+        read(struct.pack("!Q", 100) + b"short")
+
+
+RELU_TEST = ("import torch\nfrom course_lib.exercise_checks import expect\n"
+             "expect(relu, torch.tensor([-2.0, 0.0, 3.0]), to_be=torch.tensor([0.0, 0.0, 3.0]))\n"
+             "from course_grader.sealed import sealed_checks\nsealed_checks(relu)\n")
+STEP_TEST = "from course_grader.sealed import sealed_checks\nsealed_checks(step)\n"
+STEP = "def step(z):\n    return (z > 0).to(z.dtype)\n"
+
+
+def replay(relu_cell: str, cell_timeout: float = 30) -> tuple[dict, list, int]:
+    """Replay setup, relu's cell, relu's test, step's cell and test: ({name: verdict or error}, flags, restarts)."""
+    steps = [Step("code", "import torch\n%matplotlib inline\n"), Step("code", relu_cell), Step("test", RELU_TEST, "relu"),
+             Step("code", STEP), Step("test", STEP_TEST, "step")]
+    cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("relu", "step")}
+    env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
+    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, cell_timeout, lambda name: 6)
+    result = client.run(steps, cases.__getitem__, _ban_targets_of)
+    verdicts = {}
+    for index, outcome in result.tests.items():
+        name = steps[index].name
+        verdicts[name] = outcome.error or outcome.twin or verify(hidden_test_of(name), cases[name], outcome.answers) \
+            or ("tampering" if outcome.replaced_during else "passed")
+    return verdicts, result.flags, result.restarts
+
+
+def test_a_right_relu_passes_and_a_wrong_one_fails_with_the_checks_message():
+    verdicts, flags, restarts = replay("def relu(z):\n    return torch.where(z > 0, z, 0.0)\n")
+    assert verdicts == {"relu": "passed", "step": "passed"} and flags == [] and restarts == 0
+    verdicts, _, _ = replay("def relu(z):\n    return z\n")
+    assert verdicts["relu"].startswith("relu: wrong values") and verdicts["step"] == "passed", verdicts
+
+
+def test_the_twin_from_a_thread_fails_its_test_only():
+    verdicts, _, _ = replay("import threading\n\ndef relu(z):\n    out = []\n"
+                            "    thread = threading.Thread(target=lambda: out.append(torch.relu(z)))\n"
+                            "    thread.start(); thread.join()\n    return out[0]\n")
+    assert "calls torch's relu" in verdicts["relu"] and verdicts["step"] == "passed", verdicts
+
+
+def test_a_cell_that_ends_the_replay_is_left_out_and_the_rest_still_counts():
+    verdicts, flags, restarts = replay("import os\nos._exit(0)\n")
+    assert restarts == 1 and "not defined" in verdicts["relu"] and verdicts["step"] == "passed", verdicts
+
+
+def test_garbage_on_the_channel_is_tampering_and_costs_that_cell_only():
+    verdicts, flags, _ = replay("import os\nfor fd in range(3, 30):\n    try:\n        os.write(fd, b'\\xff' * 64)\n"
+                                "    except OSError:\n        pass\n\ndef relu(z):\n    return z.clamp(min=0)\n")
+    assert [f["kind"] for f in flags] == ["tampering"] and "relu" in verdicts and verdicts["step"] == "passed"
+    assert verdicts["relu"] != "passed"
+
+
+def test_a_cell_past_its_time_is_stopped_and_one_that_ignores_the_stop_is_left_out():
+    verdicts, _, restarts = replay("while True:\n    pass\n", cell_timeout=2)
+    assert restarts == 0 and "not defined" in verdicts["relu"] and verdicts["step"] == "passed", verdicts
+    verdicts, _, restarts = replay("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n",
+                                   cell_timeout=1)
+    assert restarts == 1 and "not defined" in verdicts["relu"] and verdicts["step"] == "passed", verdicts
+
+
+def test_an_answer_of_too_many_parts_is_refused_before_it_is_written_out():
+    from course_grader.replay_client import within_bounds
+    from course_grader.verdicts import answer
+    shared = ()
+    for _ in range(60):
+        shared = (shared, shared, shared)  # 3**60 paths in a few bytes
+    assert not within_bounds([{"value": shared}]) and within_bounds([{"value": (torch.ones(3), 1.0)}])
+    test = hidden_test_of("relu")
+    response = answer(test, lambda z: shared, {"args": (torch.ones(3),)})
+    assert "more than" in response["error"], response
