@@ -201,12 +201,14 @@ CHEATS = {
 OPEN = {
     # The ban lives in the replay's memory: code that finds it (the garbage collector), lifts it,
     # calls the twin in another thread and registers look-alike kernels again before it returns
-    # leaves no trace the replay can tell from the real ban. Flagged `suspicious code` (gc.get_).
+    # leaves no trace the replay can tell from the real ban, and a name built at run time escapes the
+    # reading of the code. Flagged `suspicious code` (gc.get_).
     "lifts_the_ban_and_puts_look_alikes_back": (
         "import gc, threading, warnings, torch\n\ndef relu(z):\n"
         "    bans = [o for o in gc.get_objects() if type(o).__name__ == 'Ban' and getattr(o, '_library', None) is not None]\n"
         "    for ban in bans:\n        ban._library.reset()\n    out = []\n"
-        "    thread = threading.Thread(target=lambda: out.append(torch.relu(z)))\n    thread.start()\n    thread.join()\n"
+        "    thread = threading.Thread(target=lambda: out.append(getattr(torch, 're' + 'lu')(z)))\n"
+        "    thread.start()\n    thread.join()\n"
         "    for ban in bans:\n        for op, key, name in ban.targets:\n"
         "            with warnings.catch_warnings():\n                warnings.simplefilter('ignore')\n"
         "                ban._library.impl(op, key, ban._refuse(name), False)\n    return out[0]\n"),
