@@ -69,9 +69,14 @@ class Replay:
 
     def prepare(self, names: list[str]) -> None:
         """Everything the answering needs, imported and noted before the notebook's code runs."""
+        import io
+        import pickle
+        import zipfile
+
         import torch
         import torch._dynamo  # noqa: F401 - it rebinds some of torch's functions on import: before the snapshot
         import torch.nn.functional
+        import torch.serialization
 
         import course_lib._forbidden
         import course_lib._guard
@@ -87,13 +92,17 @@ class Replay:
         modules = [m for name, m in list(sys.modules.items())
                    if isinstance(m, types.ModuleType) and name.startswith(prefixes)
                    and not name.startswith("course_grader.sandbox")]
-        self.snapshot = snapshot.Snapshot(modules, [builtins, torch, torch._C, torch.Tensor, torch.nn.functional, frames],
+        # what the messages to the grader pass through: torch.save and the file and pipe functions under it
+        modules += [torch.serialization]
+        shallow = [builtins, torch, torch._C, torch.Tensor, torch.nn.functional, frames, os, io, pickle, zipfile, sys]
+        self.snapshot = snapshot.Snapshot(modules, shallow,
                                           state=("course_lib._guard._alarm", "course_lib._guard.timed_out"))
         self.tools = {"answer": verdicts.answer, "hidden_test_of": hidden_test.hidden_test_of,
                       "Ban": course_lib._forbidden.Ban}
         # The replay's own state too: code that reaches it through the frames of the stack
         self.snapshot.namespaces.append(("the replay", self, dict(vars(self))))
         self.snapshot.containers.append(("the replay's tools", self.tools, dict(self.tools)))
+        self.snapshot.containers.append(("the replay's ban targets", self.targets, dict(self.targets)))
 
     def answer(self, fn) -> None:
         """sealed_checks(fn) in a test cell of the replay: the grader's cases, answered under its ban."""
@@ -104,20 +113,22 @@ class Replay:
         step["asked"] = True
         before = step["replaced"] + self.snapshot.changed()  # before the test, and by its visible checks
         self.snapshot.restore()
-        self.send(cases_for=step["name"])
-        given = self.receive()
         tools = self.tools
         test = tools["hidden_test_of"](step["name"])
-        targets = tuple(tuple(target) for target in given["targets"])
+        targets = tuple(tuple(target) for target in self.targets[step["name"]])
+        # The ban holds from before the cases arrive until the answers are sent: no code can use the
+        # twin while it knows the cases, in any thread, nor in the sending itself.
         with tools["Ban"](frozenset(name for _, _, name in targets), targets) as ban:
+            self.send(cases_for=step["name"])
+            given = self.receive()
             answers = [tools["answer"](test, fn, case) for case in given["cases"]]
             during = self.snapshot.changed() + ([] if ban.intact() else ["the ban in PyTorch's dispatcher (lifted)"])
-        self.snapshot.restore()
-        self.send(answers=answers, twin=ban.used(), replaced_before=before, replaced_during=during)
+            self.snapshot.restore()  # the sending below runs the grader's own code again
+            self.send(answers=answers, twin=ban.used(), replaced_before=before, replaced_during=during)
 
     def run(self) -> None:
         program = self.receive()
-        steps = program["steps"]
+        steps, self.targets = program["steps"], program["targets"]
         from course_grader.sandbox.seccomp import forbid_new_processes
         not_forbidden = forbid_new_processes()
         self.prepare(sorted({s["name"] for s in steps if s["kind"] == "test"}))

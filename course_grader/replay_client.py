@@ -102,7 +102,9 @@ class ReplayClient:
             reader = frames.FrameReader(process.stdout.fileno())
             current, last_done, outcome = None, -1, None
             try:
-                frames.write(process.stdin.fileno(), {"steps": program, "cell_timeout": self.cell_timeout})
+                targets = {step.name: [list(t) for t in targets_of(step.name)] for step in steps if step.kind == "test"}
+                frames.write(process.stdin.fileno(), {"steps": program, "cell_timeout": self.cell_timeout,
+                                                      "targets": targets}, time.monotonic() + START_SECONDS)
                 try:
                     ready = reader.read(time.monotonic() + START_SECONDS)
                 except frames.BadFrame as bad:
@@ -124,7 +126,10 @@ class ReplayClient:
                             and not outcome.asked:
                         cases = cases_of(step.name)
                         outcome.asked = True
-                        frames.write(process.stdin.fileno(), {"cases": cases, "targets": list(targets_of(step.name))})
+                        try:
+                            frames.write(process.stdin.fileno(), {"cases": cases}, deadline)
+                        except frames.BadFrame:
+                            raise _Blame("stopped reading what the grader sent (a loop that never ends?)") from None
                         deadline = time.monotonic() + VISIBLE_SECONDS + len(cases) * self.call_seconds(step.name)
                     elif kind == "answers" and outcome is not None and outcome.asked and outcome.answers is None:
                         if not within_bounds(message["answers"]):
@@ -151,6 +156,9 @@ class ReplayClient:
                                      "the grader's channel", tampering=True)
             except _Blame as blame:
                 return (current if current is not None else min(last_done + 1, len(steps) - 1)), blame
+            except frames.BadFrame as bad:  # the program could not be handed over
+                raise ReplayFailed(f"the grader's replay of the notebook did not take its program ({bad}): "
+                                   f"{_tail(stderr, process)}") from None
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 return (current if current is not None else min(last_done + 1, len(steps) - 1)), \
                     _Blame("ended the grader's replay of the notebook")

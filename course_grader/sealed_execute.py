@@ -48,7 +48,8 @@ SUSPICIOUS = re.compile(
     r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|os\.fork|subprocess|"
     r"multiprocessing|gc\.get_|torch\._C\._dispatch|torch\.library|os\.write\(|/proc/self/fd|_getframe|"
     r"f_back|f_locals|f_globals|_current_frames|__closure__|cell_contents|torch\._refs|torch\._decomp|"
-    r"torch\._prims|_forbidden|\bBan\b|fcntl|"
+    r"torch\._prims|_forbidden|\bBan\b|fcntl|threading|concurrent|torch\.func|torch\.ops\.|_fused_|serialization|"
+    r"as_subclass|__torch_|"
     rf"course_lib\.({'|'.join((*TOPICS, *REFERENCE_HELPERS, 'grading', 'exercise_checks'))})")
 
 
@@ -104,7 +105,7 @@ def _shown_not_scored(output, keep_error: bool):
     if output.output_type == "execute_result":
         return new_output("display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
     if output.output_type == "error" and not keep_error:
-        return new_output("stream", name="stderr", text=f"(in your notebook, not scored) {output.get('ename')}: "
+        return new_output("stream", name="stdout", text=f"(in your notebook, not scored) {output.get('ename')}: "
                                                          f"{output.get('evalue')}\n")
     return output
 

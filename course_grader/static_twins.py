@@ -111,7 +111,10 @@ def twin_call(bindings: Bindings, name: str) -> str | None:
     paths = [e for e in forbidden if not e.startswith("torch:")]
 
     def forbidden_path(path: str) -> bool:
-        return (path.partition(".")[0] == "torch" and _op(path.rpartition(".")[2]) in ops) or \
+        parts = path.split(".")
+        if parts[:3] == ["torch", "ops", "aten"] and len(parts) > 3:  # torch.ops.aten.relu.default: relu
+            return _op(parts[3]) in ops
+        return (parts[0] == "torch" and _op(parts[-1]) in ops) or \
             any(path == p or path.startswith(p + ".") for p in paths)
 
     def message(what: str, via: str | None) -> str:

@@ -19,19 +19,27 @@ LESSONS = tuple(f"{number:02d}_{topic}" for number, topic in enumerate(TOPICS, 1
 REFERENCE_HELPERS = ("recipes", "training", "plotting")
 
 _AUTOGRAD = ("torch:grad", "torch:backward")
-_SIGMOID = ("torch:sigmoid", "torch:expit", "torch:logsigmoid")
+_SIGMOID = ("torch:sigmoid", "torch:expit", "torch:logsigmoid", "torch:log_sigmoid", "torch:glu")  # glu(1, z) = sigmoid(z)
 # with the operators that give the same values exactly: threshold_backward(z, z, 0), hardtanh(z, 0, inf), elu(z, 0)
 _RELU = ("torch:relu", "torch:threshold", "torch:threshold_backward", "torch:hardtanh", "torch:elu")
 _LEAKY = ("torch:leaky_relu", "torch:rrelu", "torch:prelu", "torch:leaky_relu_backward")
-_SOFTMAX = ("torch:softmax", "torch:log_softmax", "course_lib.losses.log_softmax")
+_SOFTMAX = ("torch:softmax", "torch:log_softmax", "torch:masked_softmax", "torch:safe_softmax", "torch:sparse_softmax",
+            "torch:sparse_log_softmax", "course_lib.losses.log_softmax")
 _BCE = ("torch:binary_cross_entropy", "torch:binary_cross_entropy_with_logits")
-_OPTIM = ("torch.optim",)
+# torch.optim, and the fused kernels behind its optimizers (Adam(fused=True) is torch._fused_adam_)
+_OPTIM = ("torch.optim", "torch:fused_adam", "torch:fused_adamw", "torch:fused_sgd", "torch:fused_adagrad")
 # the backends' own convolutions and poolings, which torch.ops reaches without conv2d or max_pool2d
+# (a transposed convolution's gradient is the convolution: convolution_backward is one too)
 _CONV = ("torch:conv2d", "torch:convolution", "torch:conv_transpose2d", "torch:slow_conv2d", "torch:slow_conv3d",
          "torch:slow_conv_dilated2d", "torch:slow_conv_dilated3d", "torch:slow_conv_transpose2d",
-         "torch:mkldnn_convolution", "torch:nnpack_spatial_convolution", "torch:thnn_conv2d")
-_MAX_POOL = tuple(f"torch:{kind}max_pool{d}" for kind in ("", "adaptive_", "mkldnn_", "quantized_") for d in ("1d", "2d", "3d")) + \
-    ("torch:max_pool1d_with_indices", "torch:max_pool2d_with_indices", "torch:max_pool3d_with_indices")
+         "torch:slow_conv_transpose3d", "torch:mkldnn_convolution", "torch:nnpack_spatial_convolution",
+         "torch:thnn_conv2d", "torch:conv1d", "torch:conv3d", "torch:conv_depthwise2d", "torch:conv_depthwise3d",
+         "torch:conv_tbc", "torch:convolution_backward", "torch:convolution_overrideable",
+         "torch:convolution_backward_overrideable", "torch:convolution_mode")
+_MAX_POOL = tuple(f"torch:{kind}max_pool{d}" for kind in ("", "adaptive_", "mkldnn_", "quantized_") for d in ("1d", "2d", "3d")
+                  if kind + d != "mkldnn_1d") + \
+    ("torch:max_pool1d_with_indices", "torch:max_pool2d_with_indices", "torch:max_pool3d_with_indices",
+     "torch:fractional_max_pool2d", "torch:fractional_max_pool3d")  # with zero samples: max pooling exactly
 # the lessons' own training loops compute the same numbers
 _LOOPS = ("course_lib.training", "course_lib.recipes")
 
@@ -58,7 +66,7 @@ _TABLE: dict[str, dict[str, tuple[int, tuple[str, ...], float | None]]] = {
     "losses": {
         "mse_loss": (1, ("torch:mse_loss",), None),
         "binary_cross_entropy": (2, _BCE, None),
-        "binary_cross_entropy_with_logits": (3, (*_BCE, "torch:logsigmoid", "torch:softplus"), None),
+        "binary_cross_entropy_with_logits": (3, (*_BCE, "torch:logsigmoid", "torch:log_sigmoid", "torch:softplus"), None),
         "cross_entropy": (3, (*_SOFTMAX, "torch:cross_entropy", "torch:nll_loss", "torch:nll_loss2d", "torch:logsumexp",
                               "course_lib.activations.softmax"), None),
     },

@@ -25,6 +25,7 @@ from course_grader.verdicts import verify
 from course_lib._forbidden import Ban, ForbiddenCall
 from course_lib.exercise_checks import new_generator
 from course_grader.sealed_execute import _ban_targets_of
+from course_lib.exercise_rules import FORBIDDEN
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -209,3 +210,83 @@ def test_an_answer_of_too_many_parts_is_refused_before_it_is_written_out():
     test = hidden_test_of("relu")
     response = answer(test, lambda z: shared, {"args": (torch.ones(3),)})
     assert "more than" in response["error"], response
+
+
+# Entries that name no operator of the dispatcher: autograd's entry point (Python), and the way
+# F.logsigmoid is spelled in code, which the reading of the code matches (its operator is log_sigmoid).
+NOT_OPERATORS = {"torch:grad", "torch:logsigmoid"}
+
+
+@pytest.mark.parametrize("name", sorted(FORBIDDEN))
+def test_every_torch_entry_of_the_rules_bans_some_operator(name):
+    from course_lib._forbidden import ban_targets
+    empty = [e for e in FORBIDDEN[name] if e.startswith("torch:") and e not in NOT_OPERATORS
+             and not ban_targets(frozenset({e.removeprefix("torch:")}))]
+    assert not empty, f"{name}: {empty} match no aten operator (a misspelled entry bans nothing)"
+
+
+ATTACKS = os.path.join(os.path.dirname(__file__), "attacks")
+
+
+@pytest.mark.parametrize("file", sorted(f for f in os.listdir(ATTACKS) if f.endswith(".py")))
+def test_a_twin_by_an_operator_the_rules_once_missed_fails_its_hidden_test(file):
+    name = file.split("_by_")[0]
+    source = open(os.path.join(ATTACKS, file)).read()
+    steps = [Step("code", source), Step("test", f"from course_grader.sealed import sealed_checks\nsealed_checks({name})\n", name)]
+    cases = {name: hidden_test_of(name).cases(new_generator())}
+    env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
+    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda n: 6)
+    outcome = client.run(steps, cases.__getitem__, _ban_targets_of).tests[1]
+    assert outcome.answers is not None and outcome.error is None, outcome
+    problem = verify(hidden_test_of(name), cases[name], outcome.answers)
+    assert problem and ("calls" in problem or "not allowed" in problem), problem
+
+
+FORGES_THE_CHANNEL = '''
+import torch.serialization as _ser
+_seen = {}
+_real_save, _real_load = _ser._save, _ser._load
+
+def _load(*args, **kwargs):
+    obj = _real_load(*args, **kwargs)
+    if isinstance(obj, dict) and "cases" in obj:
+        _seen["cases"] = obj["cases"]
+    return obj
+
+def _save(obj, *args, **kwargs):
+    if isinstance(obj, dict) and "answers" in obj and "cases" in _seen:
+        obj = dict(obj, answers=[{"value": torch.relu(*c["args"])} for c in _seen["cases"]], twin=None,
+                   replaced_before=[], replaced_during=[])
+    if isinstance(obj, dict) and "done" in obj:
+        obj = dict(obj, error=None, replaced=[])
+    return _real_save(obj, *args, **kwargs)
+
+_ser._save, _ser._load = _save, _load
+
+def relu(z):
+    return z
+'''
+
+
+def test_answers_forged_in_the_functions_that_send_them_are_put_back_and_flagged():
+    verdicts, _, _ = replay(FORGES_THE_CHANNEL)
+    assert verdicts["relu"] != "passed" and verdicts["step"] == "passed", verdicts
+
+
+def test_a_crafted_answer_that_breaks_the_comparison_fails_its_test_not_the_grader():
+    from course_grader.verdicts import judge
+    test = hidden_test_of("fit_line")
+    case = test.cases(new_generator())[0]
+    assert "malformed" in judge(test, case, {"value": (10 ** 400, 0.0)})
+
+
+def test_the_grader_gives_up_writing_to_a_replay_that_stopped_reading():
+    read_fd, write_fd = os.pipe()
+    try:
+        start = time.monotonic()
+        with pytest.raises(frames.BadFrame, match="in time"):
+            frames.write(write_fd, {"cases": [torch.zeros(1 << 18)]}, time.monotonic() + 1)
+        assert time.monotonic() - start < 10
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
