@@ -73,14 +73,14 @@ class ReplayClient:
         self.command, self.cwd, self.env = command, cwd, env
         self.cell_timeout, self.call_seconds = cell_timeout, call_seconds
 
-    def run(self, steps: list[Step], cases_of: Callable[[str], list], targets_of: Callable[[str], tuple]) -> ReplayResult:
-        """Replay steps; cases_of(name): the cases of a test; targets_of(name): the operator kernels
-        its ban replaces (course_lib._forbidden.ban_targets), computed here, where no code of the
-        notebook ran."""
+    def run(self, steps: list[Step], cases_of: Callable[[str], list], ban: tuple) -> ReplayResult:
+        """Replay steps; cases_of(name): the cases of a test; ban: the operator kernels the replay
+        replaces before any cell runs (course_lib._forbidden.ban_targets), computed here, where no
+        code of the notebook ran."""
         result, left_out = ReplayResult(), set()
         for _ in range(len(steps) + 1):
             program = [SKIPPED if i in left_out or i in result.tests else step.message() for i, step in enumerate(steps)]
-            blamed = self._run_once(program, steps, cases_of, targets_of, result)
+            blamed = self._run_once(program, steps, cases_of, ban, result)
             if blamed is None:
                 return result
             index, blame = blamed
@@ -94,7 +94,7 @@ class ReplayClient:
                                                         "counts as failed")
         return result
 
-    def _run_once(self, program, steps, cases_of, targets_of, result) -> tuple[int, _Blame] | None:
+    def _run_once(self, program, steps, cases_of, ban, result) -> tuple[int, _Blame] | None:
         """One replay from the top: None when it reached the end, else (step to blame, why)."""
         with tempfile.TemporaryFile() as stderr:
             process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
@@ -102,9 +102,8 @@ class ReplayClient:
             reader = frames.FrameReader(process.stdout.fileno())
             current, last_done, outcome = None, -1, None
             try:
-                targets = {step.name: [list(t) for t in targets_of(step.name)] for step in steps if step.kind == "test"}
                 frames.write(process.stdin.fileno(), {"steps": program, "cell_timeout": self.cell_timeout,
-                                                      "targets": targets}, time.monotonic() + START_SECONDS)
+                                                      "ban": [list(t) for t in ban]}, time.monotonic() + START_SECONDS)
                 try:
                     ready = reader.read(time.monotonic() + START_SECONDS)
                 except frames.BadFrame as bad:

@@ -38,7 +38,7 @@ from course_grader.verdicts import NOT_PLAIN, verify
 from course_lib import _guard
 from course_lib._forbidden import ban_targets, compile_forbidden
 from course_lib.exercise_checks import new_generator
-from course_lib.exercise_rules import FORBIDDEN, REFERENCE_HELPERS, TIME_LIMITS, TOPICS
+from course_lib.exercise_rules import BUILT_ON_TWINS, FORBIDDEN, REFERENCE_HELPERS, TIME_LIMITS, TOPICS
 
 # Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
 SUSPICIOUS = re.compile(
@@ -137,9 +137,22 @@ def _scored_by(cell, problem: str | None) -> None:
 
 
 def _ban_targets_of(name: str) -> tuple:
-    """The operator kernels the replay bans while name's cases are answered: from the rules as
-    this process read them, never from the replay, where the notebook's code runs."""
+    """The operator kernels of name's twins: from the rules as this process read them, never from
+    the replay, where the notebook's code runs."""
     return ban_targets(compile_forbidden(FORBIDDEN.get(name, ()))[0])
+
+
+def ban_of(names) -> tuple:
+    """The kernels a replay bans for good when it tests these names: all their twins."""
+    return tuple(dict.fromkeys(target for name in names for target in _ban_targets_of(name)))
+
+
+def replay_groups(names: list[str]) -> list[list[str]]:
+    """The tested names, in replays of their own: the names built on other names' twins
+    (exercise_rules.BUILT_ON_TWINS) apart from those whose twins are banned."""
+    apart = [name for name in names if name in BUILT_ON_TWINS]
+    rest = [name for name in names if name not in BUILT_ON_TWINS]
+    return [group for group in (rest, apart) if group]
 
 
 def _call_seconds(name: str) -> float:
@@ -184,7 +197,14 @@ class SealedExecute(Execute):
             env.pop(SEALED_ENV, None)
             client = ReplayClient([*prefix, sys.executable, "-m", "course_grader.replay"], scratch, env,
                                   float(self.timeout or 30), _call_seconds)
-            return client.run(steps, cases.__getitem__, _ban_targets_of)
+            result = ReplayResult()
+            for names in replay_groups([step.name for step in steps if step.kind == "test"]):
+                group = [step if step.kind == "code" or step.name in names else Step("code", "") for step in steps]
+                part = client.run(group, cases.__getitem__, ban_of(names))
+                result.tests.update(part.tests)
+                result.flags += [flag for flag in part.flags if flag not in result.flags]
+                result.restarts += part.restarts
+            return result
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

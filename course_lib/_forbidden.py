@@ -236,3 +236,29 @@ class Ban:
 
     def used(self) -> str | None:
         return f"torch's {self.calls[0]}" if self.calls else None
+
+
+def ban_for_good(targets: tuple[tuple[str, str, str], ...]) -> list[str]:
+    """Replace these kernels (as ban_targets gives them) for the rest of the process, with no way
+    back: the dispatcher's handle is kept alive by a reference that no Python object holds, so no
+    code can find it and lift the ban, and a kernel registered on top cannot reach the original.
+    Returns the list in which each refused call notes its operator. The grader's replay of a
+    notebook (course_grader/replay.py) calls it before any of the notebook's code runs."""
+    import ctypes
+    import warnings
+    calls: list[str] = []
+
+    def refuse_for(name: str) -> Callable:
+        def refuse(*args, **kwargs):
+            calls.append(name)
+            raise ForbiddenCall(f"torch's {name} is not allowed here: it computes the answer an exercise asks for")
+        return refuse
+    if targets:
+        library = _dispatch_library("IMPL", "aten", "")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Overriding a previously registered kernel": on purpose
+            for op, key, name in targets:
+                library.impl(op, key, refuse_for(name), False)
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # alive, unreachable: never reset
+        del library
+    return calls

@@ -105,6 +105,11 @@ _TABLE: dict[str, dict[str, tuple[int, tuple[str, ...], float | None]]] = {
     },
 }
 
+# Graded names whose solution is built from PyTorch's own layers, the twins of other graded names of
+# their exercise (SmallCNN: nn.Conv2d, F.max_pool2d): the grader replays them apart from the names
+# whose twins it bans (course_grader/replay.py).
+BUILT_ON_TWINS: tuple[str, ...] = ("SmallCNN",)
+
 # graded name -> the topic whose course_lib module holds its reference (COURSE_SPEC.md)
 GRADED_TOPIC: dict[str, str] = {name: topic for topic, names in _TABLE.items() for name in names}
 # graded name -> points of its test cell

@@ -151,7 +151,7 @@ CHEATS = {
         "        if type(obj).__name__ == 'Ban' and getattr(obj, '_library', None) is not None:\n"
         "            obj._library.reset()\n    out = []\n"
         "    thread = threading.Thread(target=lambda: out.append(torch.relu(z)))\n    thread.start()\n    thread.join()\n"
-        "    return out[0]\n", "tampering"),
+        "    return out[0]\n", "calls its twin"),
     # Found by an attacker with the code in front of them (2026-12-06), with the four below: the replay's
     # own state, reached from a cell's frame (f_back), its tools replaced: put back before each test.
     'reaches_the_replay_through_frames': ('import sys, torch\n\ndef relu(z):\n    return z.clamp(min=0) if z.numel() == 3 else -z   # right only on the visible check\'s input\n\nclass _Quiet:\n    def __init__(self, ops): pass\n    def __enter__(self): return self\n    def __exit__(self, *e): return False\n    def intact(self): return True\n    def used(self): return None\n\n_f = sys._getframe().f_back\n_r = _f.f_locals.get("self") if _f is not None else None\nif type(_r).__name__ == "Replay":\n    _answer = _r.tools["answer"]\n    _r.tools["Ban"] = _Quiet\n    _r.tools["answer"] = lambda test, fn, case: {"value": getattr(torch, "re" + "lu")(case["args"][0])} \\\n        if test.name == "relu" else _answer(test, fn, case)\n', 'tampering'),
@@ -165,6 +165,17 @@ CHEATS = {
     'poisons_the_cache_of_the_rules': ('import torch\nimport course_lib._forbidden as _fb\nfrom course_lib.exercise_rules import FORBIDDEN\n\n_fb.frozenset = lambda *args: frozenset()          # a module global shadowing the builtin, for one call\n_fb.compile_forbidden(tuple(FORBIDDEN["relu"]))     # functools.cache now holds relu\'s entries -> no ops\ndel _fb.frozenset                                   # nothing left for the snapshot to see\n\ndef relu(z):\n    return getattr(torch, "re" + "lu")(z)           # the twin, by a name built at run time\n', 'calls its twin'),
     # An operator outside the table that gives relu's values exactly: now in the table.
     'twin_by_an_operator_that_equals_it': ("import torch\n\ndef relu(z):\n    return torch.ops.aten.threshold_backward(z, z, 0)\n", 'calls its twin'),
+    # Finds the guard's ban, lifts it, calls the twin in a thread, puts look-alikes back: the replay's
+    # own ban, armed for good before any cell, has no handle anyone can find.
+    "lifts_the_ban_and_puts_look_alikes_back": (
+        "import gc, threading, warnings, torch\n\ndef relu(z):\n"
+        "    bans = [o for o in gc.get_objects() if type(o).__name__ == 'Ban' and getattr(o, '_library', None) is not None]\n"
+        "    for ban in bans:\n        ban._library.reset()\n    out = []\n"
+        "    thread = threading.Thread(target=lambda: out.append(getattr(torch, 're' + 'lu')(z)))\n"
+        "    thread.start()\n    thread.join()\n"
+        "    for ban in bans:\n        for op, key, name in ban.targets:\n"
+        "            with warnings.catch_warnings():\n                warnings.simplefilter('ignore')\n"
+        "                ban._library.impl(op, key, ban._refuse(name), False)\n    return out[0]\n", "calls its twin"),
     # The two attacks of the issue that found the kernel's hooks: both act in the kernel only.
     "input_transformer_forges_answers": (
         "import os, torch\n\ndef answer_from_the_seal(lines):\n"
@@ -198,21 +209,9 @@ CHEATS = {
 }
 # Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
 # closing one turns its test red until it moves into CHEATS.
-OPEN = {
-    # The ban lives in the replay's memory: code that finds it (the garbage collector), lifts it,
-    # calls the twin in another thread and registers look-alike kernels again before it returns
-    # leaves no trace the replay can tell from the real ban, and a name built at run time escapes the
-    # reading of the code. Flagged `suspicious code` (gc.get_).
-    "lifts_the_ban_and_puts_look_alikes_back": (
-        "import gc, threading, warnings, torch\n\ndef relu(z):\n"
-        "    bans = [o for o in gc.get_objects() if type(o).__name__ == 'Ban' and getattr(o, '_library', None) is not None]\n"
-        "    for ban in bans:\n        ban._library.reset()\n    out = []\n"
-        "    thread = threading.Thread(target=lambda: out.append(getattr(torch, 're' + 'lu')(z)))\n"
-        "    thread.start()\n    thread.join()\n"
-        "    for ban in bans:\n        for op, key, name in ban.targets:\n"
-        "            with warnings.catch_warnings():\n                warnings.simplefilter('ignore')\n"
-        "                ban._library.impl(op, key, ban._refuse(name), False)\n    return out[0]\n"),
-}
+# Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
+# closing one turns its test red until it moves into CHEATS.
+OPEN: dict[str, str] = {}
 EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nbgrader restores it
 
 

@@ -14,6 +14,7 @@ import time
 import types
 import zipfile
 
+import nbformat
 import pytest
 import torch
 
@@ -24,7 +25,7 @@ from course_grader.snapshot import Snapshot
 from course_grader.verdicts import verify
 from course_lib._forbidden import Ban, ForbiddenCall
 from course_lib.exercise_checks import new_generator
-from course_grader.sealed_execute import _ban_targets_of
+from course_grader.sealed_execute import ban_of
 from course_lib.exercise_rules import FORBIDDEN
 
 
@@ -157,7 +158,7 @@ def replay(relu_cell: str, cell_timeout: float = 30) -> tuple[dict, list, int]:
     cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("relu", "step")}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
     client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, cell_timeout, lambda name: 6)
-    result = client.run(steps, cases.__getitem__, _ban_targets_of)
+    result = client.run(steps, cases.__getitem__, ban_of(list(cases)))
     verdicts = {}
     for index, outcome in result.tests.items():
         name = steps[index].name
@@ -236,7 +237,7 @@ def test_a_twin_by_an_operator_the_rules_once_missed_fails_its_hidden_test(file)
     cases = {name: hidden_test_of(name).cases(new_generator())}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
     client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda n: 6)
-    outcome = client.run(steps, cases.__getitem__, _ban_targets_of).tests[1]
+    outcome = client.run(steps, cases.__getitem__, ban_of([name])).tests[1]
     assert outcome.answers is not None and outcome.error is None, outcome
     problem = verify(hidden_test_of(name), cases[name], outcome.answers)
     assert problem and ("calls" in problem or "not allowed" in problem), problem
@@ -290,3 +291,43 @@ def test_the_grader_gives_up_writing_to_a_replay_that_stopped_reading():
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+def test_a_ban_for_good_leaves_no_handle_to_lift_it():
+    done = run_python("""
+        import gc, threading, torch
+        from course_lib._forbidden import ForbiddenCall, ban_for_good, ban_targets
+        refused = ban_for_good(ban_targets(frozenset({"relu"})))
+        handles = [o for o in gc.get_objects() if type(o).__name__ == "_DispatchModule"]
+        handles += [r for o in gc.get_objects() if callable(o) for r in gc.get_referents(o) if type(r).__name__ == "_DispatchModule"]
+        out = []
+        def other():
+            try:
+                out.append(torch.relu(torch.randn(3)))
+            except ForbiddenCall as err:
+                out.append(err)
+        thread = threading.Thread(target=other)
+        thread.start(); thread.join()
+        print(len(handles), type(out[0]).__name__, refused)
+        """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "ForbiddenCall", "['relu']"], done.stdout
+
+
+def test_a_notebook_that_reroutes_the_grader_channel_gets_nothing_for_a_blank_function():
+    """Found by the third attack review: the relu cell puts a memory file where the replay writes
+    to the grader; a later cell rewrites what was sent and plays the replay's part, asking for
+    relu's cases itself and answering them with torch.relu. The replay's ban, armed for good before
+    any cell, refuses torch.relu there too."""
+    source = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nbformat.read(
+        os.path.join(os.path.dirname(ATTACKS), "..", "exercises", "source", "02_activations", "02_activations.ipynb"),
+        as_version=4).cells}
+    steps = [Step("code", "import torch\n"), Step("code", open(os.path.join(ATTACKS, "channel_blank_relu_cell.txt")).read()),
+             Step("test", source["test_relu"], "relu"),
+             Step("code", open(os.path.join(ATTACKS, "channel_later_cell.txt")).read()), Step("code", STEP),
+             Step("test", source["test_step"], "step")]
+    cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("relu", "step")}
+    env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
+    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda name: 6)
+    outcome = client.run(steps, cases.__getitem__, ban_of(list(cases))).tests[2]
+    assert outcome.error or outcome.twin or verify(hidden_test_of("relu"), cases["relu"], outcome.answers), outcome
