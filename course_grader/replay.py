@@ -12,13 +12,13 @@ each test cell runs as written, with its visible checks. When a test cell reache
 before, and answers them:
 
 - before the notebook's code runs, this process can start no other process or program (a
-  seccomp filter: course_grader/sandbox/seccomp.py), notes the grader's code it relies on
-  (course_grader/snapshot.py), and redirects its standard output, so that only the grader's
-  channel carries messages;
-- before each test, whatever the notebook changed of that code is put back and reported;
-- while the cases are answered, the forbidden operators of that graded name, as the grader's
-  own table lists them, fail in every thread (course_lib._forbidden.Ban), and what the notebook
-  changes meanwhile makes the answers count as failed.
+  seccomp filter: course_grader/sandbox/seccomp.py); the forbidden operators of the graded names
+  it tests fail from then on, in every thread, with no handle left to lift the ban
+  (course_lib/_ban.py's ban_for_good, the kernels as the grader's own reading of the rules lists
+  them); it notes the grader's code it relies on (course_grader/snapshot.py) and redirects its
+  standard output, so that only the grader's channel carries messages;
+- before each test, whatever the notebook changed of that code is put back and reported; what
+  the notebook changes while the cases are answered makes the answers count as failed.
 
 The verdict is reached in the grader's process (course_grader/sealed_execute.py).
 """
@@ -78,17 +78,18 @@ class Replay:
         import torch.nn.functional
         import torch.serialization
 
+        import course_lib._ban
         import course_lib._forbidden
         import course_lib._guard
         import course_lib.exercise_checks
         import course_lib.exercise_rules
-        import course_lib.grading
+        import course_lib.grading  # noqa: F401 - noted by the snapshot below
         from course_grader import frames, hidden_test, sealed, snapshot, verdicts
         for name in names:
             hidden_test.hidden_test_of(name)
         sealed.answer_here = self.answer
-        prefixes = ("course_lib.grading", "course_lib._guard", "course_lib._forbidden", "course_lib.exercise_",
-                    "course_grader.")
+        prefixes = ("course_lib.grading", "course_lib._guard", "course_lib._forbidden", "course_lib._ban",
+                    "course_lib.exercise_", "course_grader.")
         modules = [m for name, m in list(sys.modules.items())
                    if isinstance(m, types.ModuleType) and name.startswith(prefixes)
                    and not name.startswith("course_grader.sandbox")]
@@ -126,7 +127,7 @@ class Replay:
         program = self.receive()
         steps = program["steps"]
         from course_grader.sandbox.seccomp import forbid_new_processes
-        from course_lib._forbidden import ban_for_good
+        from course_lib._ban import ban_for_good
         not_forbidden = forbid_new_processes()
         # The twins of the graded names tested here fail from now on, in every thread, for good:
         # whatever code of the notebook does with the cases, it cannot compute them with the twin.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from course_grader import frames
 from course_grader.protocol import flag
+from course_grader.replay_messages import kind_of, within_bounds
 
 START_SECONDS = 120  # importing torch and course_lib on a busy machine, before any cell runs
 VISIBLE_SECONDS = 60  # a test cell's visible checks, before its hidden ones ask for their cases
@@ -75,7 +76,7 @@ class ReplayClient:
 
     def run(self, steps: list[Step], cases_of: Callable[[str], list], ban: tuple) -> ReplayResult:
         """Replay steps; cases_of(name): the cases of a test; ban: the operator kernels the replay
-        replaces before any cell runs (course_lib._forbidden.ban_targets), computed here, where no
+        replaces before any cell runs (course_lib._ban.ban_targets), computed here, where no
         code of the notebook ran."""
         result, left_out = ReplayResult(), set()
         for _ in range(len(steps) + 1):
@@ -115,7 +116,10 @@ class ReplayClient:
                     result.flags.append(flag("not isolated", f"the replay could start programs: {ready['processes']}"))
                 deadline = time.monotonic() + self.cell_timeout + 10
                 while True:
-                    kind, message = _message(_read(reader, deadline, process))
+                    message = _read(reader, deadline, process)
+                    kind = kind_of(message)
+                    if kind is None:
+                        raise _Blame("wrote to the grader's channel what is not a message of the grader's", tampering=True)
                     if kind == "at":
                         current = _index(message["at"], last_done + 1, len(steps))
                         step = steps[current]  # a test judged in an earlier run is left out: a code step now
@@ -187,43 +191,6 @@ def _read(reader: frames.FrameReader, deadline: float, process) -> dict:
     if not isinstance(message, dict):
         raise _Blame("wrote to the grader's channel what is not a message of the grader's", tampering=True)
     return message
-
-
-# message kind -> {field: the types it may have}: anything else on the channel is not the replay's
-MESSAGES = {
-    "at": {"at": (int,)},
-    "cases_for": {"cases_for": (str,)},
-    "answers": {"answers": (list,), "twin": (str, type(None)), "replaced_before": (list,), "replaced_during": (list,)},
-    "done": {"done": (int,), "error": (str, type(None)), "replaced": (list,)},
-    "end": {"end": (bool,)},
-}
-MAX_NODES, MAX_DEPTH = 100_000, 32
-
-
-def _message(message: object) -> tuple[str, dict]:
-    """(kind, message) when it has exactly the fields of a kind, each of its types; else _Blame."""
-    if type(message) is dict:
-        for kind, fields in MESSAGES.items():
-            if message.keys() == fields.keys() and all(type(message[k]) in types for k, types in fields.items()):
-                return kind, message
-    raise _Blame("wrote to the grader's channel what is not a message of the grader's", tampering=True)
-
-
-def within_bounds(value: object) -> bool:
-    """Whether plain data stays under MAX_NODES parts and MAX_DEPTH levels: a structure that shares
-    its parts (a tuple of three copies of a tuple of three ...) is counted as if written out."""
-    budget = [MAX_NODES]
-
-    def walk(x, depth: int) -> bool:
-        budget[0] -= 1
-        if budget[0] < 0 or depth > MAX_DEPTH:
-            return False
-        if type(x) in (list, tuple):
-            return all(walk(v, depth + 1) for v in x)
-        if type(x) is dict:
-            return all(walk(v, depth + 1) for v in x.values())
-        return True
-    return walk(value, 0)
 
 
 def _index(value, expected: int, count: int) -> int:

@@ -30,15 +30,14 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
 from course_grader.hidden_test import hidden_test_of
-from course_grader.kernel_extension import cell_key
 from course_grader.protocol import SEALED_ENV, GradingDir
-from course_grader.replay_client import ReplayClient, ReplayResult, Step, Outcome
+from course_grader.replay_client import Outcome, ReplayClient, ReplayResult, Step
+from course_grader.replay_program import ban_of, call_seconds, replay_groups, replay_steps
 from course_grader.static_twins import Bindings, twin_call
 from course_grader.verdicts import NOT_PLAIN, verify
 from course_lib import _guard
-from course_lib._forbidden import ban_targets, compile_forbidden
 from course_lib.exercise_checks import new_generator
-from course_lib.exercise_rules import BUILT_ON_TWINS, FORBIDDEN, REFERENCE_HELPERS, TIME_LIMITS, TOPICS
+from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
 
 # Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
 SUSPICIOUS = re.compile(
@@ -48,7 +47,7 @@ SUSPICIOUS = re.compile(
     r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|os\.fork|subprocess|"
     r"multiprocessing|gc\.get_|torch\._C\._dispatch|torch\.library|os\.write\(|/proc/self/fd|_getframe|"
     r"f_back|f_locals|f_globals|_current_frames|__closure__|cell_contents|torch\._refs|torch\._decomp|"
-    r"torch\._prims|_forbidden|\bBan\b|fcntl|threading|concurrent|torch\.func|torch\.ops\.|_fused_|serialization|"
+    r"torch\._prims|_forbidden|_ban\b|\bBan\b|fcntl|memfd|dup2|lseek|threading|concurrent|torch\.func|torch\.ops\.|_fused_|serialization|"
     r"as_subclass|__torch_|"
     rf"course_lib\.({'|'.join((*TOPICS, *REFERENCE_HELPERS, 'grading', 'exercise_checks'))})")
 
@@ -110,53 +109,12 @@ def _shown_not_scored(output, keep_error: bool):
     return output
 
 
-def replay_steps(nb, cells: dict, skipped_cells: dict) -> tuple[list[Step], dict[str, int]]:
-    """The replay's program: every code cell in order, a test cell with a sealed hidden test as
-    a test step; (steps, graded name -> its step). Other test cells, and cells the class command
-    skips (they killed or hung an earlier grading run), are left out."""
-    tested = {id(cell): name for name, cell in cells.items()}
-    steps, index = [], {}
-    for cell in nb.cells:
-        if cell.cell_type != "code" or cell_key(cell.source) in skipped_cells:
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        if id(cell) in tested:
-            index[tested[id(cell)]] = len(steps)
-            steps.append(Step("test", cell.source, tested[id(cell)]))
-        elif not (meta.get("grade") and not meta.get("solution")):
-            steps.append(Step("code", cell.source))
-    return steps, index
-
-
 def _scored_by(cell, problem: str | None) -> None:
     """The test cell's outputs as the verdict has it: nothing the kernel showed scores or loses."""
     kernel_failed = any(out.output_type == "error" for out in cell.outputs)
     cell.outputs = [_shown_not_scored(out, keep_error=bool(problem)) for out in cell.outputs]
     if problem and not kernel_failed:
         cell.outputs.append(_error_output(problem))
-
-
-def _ban_targets_of(name: str) -> tuple:
-    """The operator kernels of name's twins: from the rules as this process read them, never from
-    the replay, where the notebook's code runs."""
-    return ban_targets(compile_forbidden(FORBIDDEN.get(name, ()))[0])
-
-
-def ban_of(names) -> tuple:
-    """The kernels a replay bans for good when it tests these names: all their twins."""
-    return tuple(dict.fromkeys(target for name in names for target in _ban_targets_of(name)))
-
-
-def replay_groups(names: list[str]) -> list[list[str]]:
-    """The tested names, in replays of their own: the names built on other names' twins
-    (exercise_rules.BUILT_ON_TWINS) apart from those whose twins are banned."""
-    apart = [name for name in names if name in BUILT_ON_TWINS]
-    rest = [name for name in names if name not in BUILT_ON_TWINS]
-    return [group for group in (rest, apart) if group]
-
-
-def _call_seconds(name: str) -> float:
-    return max(_guard.TIME_LIMIT, TIME_LIMITS.get(name, 0)) + 1
 
 
 class SealedExecute(Execute):
@@ -196,7 +154,7 @@ class SealedExecute(Execute):
             env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
             env.pop(SEALED_ENV, None)
             client = ReplayClient([*prefix, sys.executable, "-m", "course_grader.replay"], scratch, env,
-                                  float(self.timeout or 30), _call_seconds)
+                                  float(self.timeout or 30), call_seconds)
             result = ReplayResult()
             for names in replay_groups([step.name for step in steps if step.kind == "test"]):
                 group = [step if step.kind == "code" or step.name in names else Step("code", "") for step in steps]

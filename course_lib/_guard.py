@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib._forbidden import Ban, Watch, compile_forbidden
+from course_lib._ban import Ban
+from course_lib._forbidden import Watch, compile_forbidden
 from course_lib.grading import GradingError, describe
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate

@@ -23,9 +23,9 @@ from course_grader.hidden_test import hidden_test_of
 from course_grader.replay_client import ReplayClient, Step
 from course_grader.snapshot import Snapshot
 from course_grader.verdicts import verify
-from course_lib._forbidden import Ban, ForbiddenCall
+from course_lib._ban import Ban, ForbiddenCall
 from course_lib.exercise_checks import new_generator
-from course_grader.sealed_execute import ban_of
+from course_grader.replay_program import ban_of
 from course_lib.exercise_rules import FORBIDDEN
 
 
@@ -202,7 +202,7 @@ def test_a_cell_past_its_time_is_stopped_and_one_that_ignores_the_stop_is_left_o
 
 
 def test_an_answer_of_too_many_parts_is_refused_before_it_is_written_out():
-    from course_grader.replay_client import within_bounds
+    from course_grader.replay_messages import within_bounds
     from course_grader.verdicts import answer
     shared = ()
     for _ in range(60):
@@ -220,7 +220,7 @@ NOT_OPERATORS = {"torch:grad", "torch:logsigmoid"}
 
 @pytest.mark.parametrize("name", sorted(FORBIDDEN))
 def test_every_torch_entry_of_the_rules_bans_some_operator(name):
-    from course_lib._forbidden import ban_targets
+    from course_lib._ban import ban_targets
     empty = [e for e in FORBIDDEN[name] if e.startswith("torch:") and e not in NOT_OPERATORS
              and not ban_targets(frozenset({e.removeprefix("torch:")}))]
     assert not empty, f"{name}: {empty} match no aten operator (a misspelled entry bans nothing)"
@@ -296,7 +296,7 @@ def test_the_grader_gives_up_writing_to_a_replay_that_stopped_reading():
 def test_a_ban_for_good_leaves_no_handle_to_lift_it():
     done = run_python("""
         import gc, threading, torch
-        from course_lib._forbidden import ForbiddenCall, ban_for_good, ban_targets
+        from course_lib._ban import ForbiddenCall, ban_for_good, ban_targets
         refused = ban_for_good(ban_targets(frozenset({"relu"})))
         handles = [o for o in gc.get_objects() if type(o).__name__ == "_DispatchModule"]
         handles += [r for o in gc.get_objects() if callable(o) for r in gc.get_referents(o) if type(r).__name__ == "_DispatchModule"]
