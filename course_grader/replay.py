@@ -142,6 +142,7 @@ class Replay:
         signal.signal(signal.SIGALRM, _raise_timeout)
         for index, step in enumerate(steps):
             self.state["step"] = current = dict(step, asked=False, replaced=[])
+            refused = len(self.refused)
             self.send(at=index)
             if step["kind"] == "test":  # what the cells before changed is put back, and reported
                 current["replaced"] = self.snapshot.changed()
@@ -157,7 +158,8 @@ class Replay:
                     f"the cell did not finish within {program['cell_timeout']:g} s"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            self.send(done=index, error=error, replaced=current["replaced"])
+            twin = f"torch's {self.refused[refused]}" if step["kind"] == "test" and len(self.refused) > refused else None
+            self.send(done=index, error=error, replaced=current["replaced"], twin=twin)
             self.state["step"] = None
         self.send(end=True)
 

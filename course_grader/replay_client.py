@@ -144,6 +144,7 @@ class ReplayClient:
                     elif kind == "done" and current is not None and message["done"] == current:
                         if outcome is not None:
                             outcome.replaced_before = outcome.replaced_before or _texts(message["replaced"])
+                            outcome.twin = outcome.twin or message["twin"]  # refused in its visible checks, say
                             if message["error"]:  # its visible checks failed, or the cell failed after the hidden ones
                                 outcome.error = message["error"][:2000]
                             elif outcome.answers is None:

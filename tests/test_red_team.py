@@ -207,11 +207,6 @@ CHEATS = {
         "db.execute('update grade set manual_score = 100, needs_manual_grade = 0')\n"
         "db.commit()\n" + WRONG_RELU, "suspicious code"),
 }
-# Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
-# closing one turns its test red until it moves into CHEATS.
-# Still open (README, "What can go wrong"): each gets relu's point today. Strict xfail, so that
-# closing one turns its test red until it moves into CHEATS.
-OPEN: dict[str, str] = {}
 EDITS_TEST = "edits_its_test"  # relu wrong and test_relu replaced by `pass`: nbgrader restores it
 
 
@@ -225,8 +220,6 @@ def graded(tmp_path_factory) -> dict:
     submit(course, ASSIGNMENT, "reference", {})
     for student, (code, _) in CHEATS.items():
         submit(course, ASSIGNMENT, student, {"relu": code.replace("COURSE_DIR", str(course))})
-    for student, code in OPEN.items():
-        submit(course, ASSIGNMENT, student, {"relu": code})
     submit(course, ASSIGNMENT, EDITS_TEST, {"relu": WRONG_RELU})
     path = course / "submitted" / EDITS_TEST / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nb = read(path)
@@ -273,12 +266,6 @@ def test_a_forged_result_is_shown_in_the_feedback_but_scores_nothing(graded):
     assert not [o for o in outputs if o.output_type == "execute_result"], outputs
     assert any(o.output_type == "display_data" and "'ok'" in o.data.get("text/plain", "") for o in outputs), \
         "the hook's forged result never appeared: the attack did not run"
-
-
-@pytest.mark.parametrize("student", OPEN)
-@pytest.mark.xfail(strict=True, reason="open: the replay cannot tell this path from honest code (README)")
-def test_open_paths_to_the_twin_still_get_the_point(graded, student):
-    assert graded["results"][student]["score"] == _expected_score(student), graded["results"][student]
 
 
 def test_an_edited_test_cell_is_flagged(graded):
