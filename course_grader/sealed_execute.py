@@ -148,7 +148,7 @@ class SealedExecute(Execute):
             if hasattr(manager_class, "launcher_command"):  # sandboxed (exercises/nbgrader_config.py)
                 manager = manager_class(parent=self)
                 manager.scratch = scratch
-                prefix = manager.launcher_command()
+                prefix = manager.launcher_command(pass_stdout=True)
             from course_grader.sandbox.kernel import copy_inputs
             copy_inputs(resources.get("metadata", {}).get("path"), scratch)
             env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")

@@ -94,6 +94,19 @@ def test_database_passwords_stay_out_of_what_grade_py_prints(grade):
     assert grade.hide_passwords(line) == line.replace("s3cret", "***")
 
 
+def test_a_flooded_run_reaches_the_log_bounded_and_searched_in_linear_time(tmp_path):
+    """A kernel's stderr ends in nbgrader's output: 10 MB of it, a text that made the old regex
+    quadratic, reaches the log as its last 64 kB, and the search over it ends at once (it held off
+    the class command's signals for minutes)."""
+    from course_grader.grade_class import runs
+    flood = "import sys; sys.stdout.write('x://y:' * 2_000_000); sys.stdout.write('postgresql://a:s3cret@db')"
+    with open(tmp_path / "log.txt", "w") as log:
+        code, text = runs.run_nbgrader([], tmp_path, tmp_path, 60, log, code=flood)
+    assert code == 0
+    assert len(text) < runs.LOG_TAIL + 100 and text.startswith("[11934") and text.endswith("postgresql://a:s3cret@db")
+    assert "s3cret" not in (tmp_path / "log.txt").read_text()
+
+
 def test_a_kernel_that_did_not_start_is_not_the_submissions_fault(grade):
     text = ("[AutogradeApp | INFO] Converting notebook autograded/bob/01_neurons/01_neurons.ipynb\n"
             "zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:43489')\n"

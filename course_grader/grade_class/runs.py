@@ -97,9 +97,15 @@ def warm_launcher():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# Bounded repeats: with `\w+` and `[^@\s]+`, a long run of letters or of "x://y:" made the search
+# quadratic (160 kB of a kernel's stderr took 25 s, with the class command's signals held off).
+PASSWORD = re.compile(r"(\b\w{1,32}://[^:/@\s]{0,256}:)[^@\s]{1,256}@")
+LOG_TAIL = 64 * 1024  # what the log keeps of a run's output, and all a regex ever searches
+
+
 def hide_passwords(text: str) -> str:
     """scheme://user:***@host for every scheme://user:PASSWORD@host in text (database URLs)."""
-    return re.sub(r"(\w+://[^:/@\s]*:)[^@\s]+@", r"\1***@", text)
+    return PASSWORD.sub(r"\1***@", text)
 
 
 def kernel_environment(jobs: int) -> dict[str, str]:
@@ -135,7 +141,7 @@ def run_nbgrader(args: list[str], course: Path, grading_dir: Path, time_limit: f
     """`nbgrader ARGS...` (or `python -c CODE ARGS...`) in course, forked from FORKSERVER, killed
     after time_limit: (exit code, or None if killed; its output)."""
     env = {**os.environ, GRADING_ENV: str(grading_dir)}
-    with tempfile.NamedTemporaryFile("w+") as out:
+    with tempfile.NamedTemporaryFile("w+", errors="replace") as out:
         process = FORKSERVER.Process(target=exec, args=(FORKED_RUN + code, {
             "__name__": "__main__", "CWD": str(course), "ENV": env, "OUTPUT": out.name, "ARGV": ["-c", *args],
             "NBGRADER_MEMORY": NBGRADER_MEMORY}))
@@ -149,6 +155,10 @@ def run_nbgrader(args: list[str], course: Path, grading_dir: Path, time_limit: f
             _kill_tree(process)
             if STOPPING.is_set():
                 raise Interrupted
+        size = os.fstat(out.fileno()).st_size
+        out.seek(max(0, size - LOG_TAIL))
         text = out.read()
+        if size > LOG_TAIL:
+            text = f"[{size - LOG_TAIL} bytes of output left out]\n{text}"
     log.write(hide_passwords(f"$ nbgrader {' '.join(args)}\n{text}\n"))
     return exit_code, text

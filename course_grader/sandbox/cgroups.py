@@ -1,14 +1,17 @@
 """The sandbox's memory and pids cgroups (v1): the caps on its memory (swap included) and on its
-processes plus threads, and the counters that tell afterwards whether it hit them.
+processes plus threads, and the counters that tell afterwards whether it hit them; and
+make_cgroups(), which chooses between them and cgroup v2's (cgroups_v2.py).
 
 They are made inside the launcher's own cgroups, as course-sandbox/<uid>, so that the sandbox
 stays within whatever limits the launcher itself runs under; creating them reserves the uid.
+cgroup v1 lets root alone make them.
 """
 from __future__ import annotations
 
 import os
 import time
 
+from course_grader.sandbox import cgroups_v2
 from course_grader.sandbox.limits import Limits
 from course_grader.sandbox.linux import SetupError, read_file, write_file
 
@@ -60,6 +63,7 @@ class Cgroups:
             raise SetupError(f"all {span} sandbox uids from {uid_base} are in use")
         self.uid = uid
         self.memory, self.pids = (os.path.join(parents[c], str(uid)) for c in ("memory", "pids"))
+        self.paths = [self.memory, self.pids]
         try:
             write_file(os.path.join(self.memory, "memory.limit_in_bytes"), str(limits.memory))
             memsw = os.path.join(self.memory, "memory.memsw.limit_in_bytes")
@@ -117,3 +121,13 @@ class Cgroups:
                 os.rmdir(os.path.dirname(group))  # the last sandbox out leaves no trace in the cgroups
             except OSError:
                 pass  # other sandboxes still run
+
+
+def make_cgroups(limits: Limits, uid_base: int):
+    """The sandbox's cgroups on this host, v1 or v2 (an object with uid, paths, join(), oom_kills(),
+    processes_refused(), remove()). Raises SetupError saying why there can be none."""
+    if cgroups_v2.unified():
+        return cgroups_v2.CgroupsV2(limits, uid_base)
+    if os.geteuid() != 0:
+        raise SetupError("cgroup v1 lets root alone make cgroups")
+    return Cgroups(limits, uid_base)

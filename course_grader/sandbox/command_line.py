@@ -36,10 +36,14 @@ def main(argv: list[str] | None = None, run_here: RunHere | None = None) -> int:
     parser.add_argument("--processes", type=int, default=Limits.processes, help="processes plus threads")
     parser.add_argument("--cpu", type=int, default=Limits.cpu, help="CPU seconds per process")
     parser.add_argument("--file-size", type=parse_size, default=Limits.file_size, help="largest file written")
+    parser.add_argument("--scratch-size", type=parse_size, default=Limits.scratch,
+                        help="size of the scratch folder (a tmpfs, as root)")
+    parser.add_argument("--pass-stdout", action="store_true",
+                        help="CMD's stdout unbounded: a channel whose reader bounds it (the grader's replay)")
     parser.add_argument("--uid-base", type=int, default=60000, help="sandbox users are uid-base + 0..4999")
     args = parser.parse_args(argv[:split])
     cmd = argv[split + 1:]
     if not cmd:
         parser.error("no command after --")
-    return run(cmd, args.scratch, args.hide, Limits(args.memory, args.processes, args.cpu, args.file_size),
-               args.uid_base, run_here, args.readable)
+    return run(cmd, args.scratch, args.hide, Limits(args.memory, args.processes, args.cpu, args.file_size, args.scratch_size),
+               args.uid_base, run_here, args.readable, args.pass_stdout)

@@ -12,13 +12,15 @@ import sys
 from course_grader.protocol import FLAGS, RUNNING, GradingDir
 
 
-def shared_entries(grading_dir: str, uid: int) -> tuple[list[str], bool]:
+def shared_entries(grading_dir: str, uid: int | None) -> tuple[list[str], bool]:
     """(COURSE_GRADING_DIR's entries the sandbox sees: all but flags.json; whether running.json
-    was created here). running.json is made the sandbox user's: the kernel keeps it current."""
+    was created here). running.json is made the sandbox user's (uid; None: it is the grader's
+    already, in a user namespace): the kernel keeps it current."""
     running = os.path.join(grading_dir, RUNNING)
     created = not os.path.lexists(running)
     fd = os.open(running, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    os.fchown(fd, uid, uid)
+    if uid is not None:
+        os.fchown(fd, uid, uid)
     os.close(fd)
     entries = [os.path.join(grading_dir, name) for name in sorted(os.listdir(grading_dir)) if name != FLAGS]
     return entries, created
@@ -35,7 +37,10 @@ def remove_untouched_running(grading_dir: str) -> None:
 def record_flags(flags: list[dict]) -> None:
     """A line on stderr per limit hit, and the flags appended to COURSE_GRADING_DIR/flags.json."""
     for flag in flags:
-        if flag["kind"] != "not isolated":  # already said in the warning
+        if flag["kind"] == "no cgroup":
+            print(f"course_grader.sandbox: WARNING: no memory or process cap for the whole sandbox: {flag['detail']}",
+                  file=sys.stderr)
+        elif flag["kind"] != "not isolated":  # already said in the warning
             print(f"course_grader.sandbox: {flag['kind']} limit reached: {flag['detail']}", file=sys.stderr)
     folder = GradingDir.from_env()
     if not flags or folder is None:

@@ -57,6 +57,20 @@ def copy_inputs(source: str | None, scratch: str) -> None:
                                             f"installed module of that name from the grading kernel: not copied")])
 
 
+SYSTEMS = {"darwin": "macOS", "win32": "Windows", "cygwin": "Windows"}
+
+
+def unavailable_here(platform: str = sys.platform) -> str | None:
+    """Why the sandbox cannot exist on this system at all, in words an instructor acts on; None on Linux."""
+    if platform.startswith("linux"):
+        return None
+    system = SYSTEMS.get(platform, platform)
+    return (f"{system} has no Linux namespaces or cgroups: a submission's code runs as you, can read and change "
+            "what you can (the gradebook, the hidden tests in source/, the other students' files) and use the "
+            "network. For a class you do not trust, grade in a Linux container or VM (README: 'Grading on macOS "
+            "or Windows')")
+
+
 def reference_files(modules: list[str]) -> list[str]:
     """The files of these modules (a package: its folder), with their compiled copies in __pycache__."""
     files = []
@@ -114,6 +128,7 @@ def grader_side() -> dict:
         processes = Integer(Limits.processes, help="Processes plus threads in the sandbox.").tag(config=True)
         cpu_seconds = Integer(Limits.cpu, help="CPU seconds per process.").tag(config=True)
         file_size = Unicode("256M", help="Largest file the sandbox can write.").tag(config=True)
+        scratch_size = Unicode("512M", help="Size of the scratch folder, a tmpfs (as root).").tag(config=True)
         hidden_paths = List(Unicode(), help="Folders and files the kernel cannot read.").tag(config=True)
         readable_packages = List(Unicode(), ["course_lib", "course_grader"], help=(
             "Packages the kernel imports, readable even where the course lies in a hidden folder "
@@ -129,7 +144,7 @@ def grader_side() -> dict:
         def _default_transport(self):
             return "ipc"
 
-        @validate("memory", "file_size")
+        @validate("memory", "file_size", "scratch_size")
         def _valid_size(self, proposal):
             try:
                 parse_size(proposal["value"])
@@ -137,11 +152,14 @@ def grader_side() -> dict:
                 raise TraitError(f"SandboxKernelManager.{proposal['trait'].name}: {err}") from None
             return proposal["value"]
 
-        def launcher_command(self) -> list[str]:
+        def launcher_command(self, pass_stdout: bool = False) -> list[str]:
+            """The launcher's command line; pass_stdout for a program whose stdout is a channel its
+            reader bounds (the grader's replay)."""
             hidden = [*self.hidden_paths, *reference_files(self.hidden_reference_modules)]
             return [sys.executable, "-I", LAUNCHER, "--scratch", self.scratch,
                     "--memory", self.memory, "--processes", str(self.processes), "--cpu", str(self.cpu_seconds),
-                    "--file-size", self.file_size, "--uid-base", str(self.uid_base),
+                    "--file-size", self.file_size, "--scratch-size", self.scratch_size,
+                    "--uid-base", str(self.uid_base), *(["--pass-stdout"] if pass_stdout else []),
                     *(f"--hide={path}" for path in hidden),
                     *(f"--readable={path}" for path in readable_paths(self.readable_packages, hidden)), "--"]
 
@@ -155,11 +173,21 @@ def grader_side() -> dict:
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
+            why_not = unavailable_here()
+            if why_not:  # the launcher itself needs Linux: fork, rlimits, namespaces
+                print(f"course_grader.sandbox: WARNING: not isolated ({why_not})", file=sys.stderr)
+                folder = GradingDir.from_env()
+                if folder:
+                    folder.add_flags([flag("not isolated", why_not)])
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
             return await super()._async_launch_kernel(self.launcher_command() + kernel_cmd, **kw)
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
             if not restart and self.scratch:
+                if not unavailable_here():
+                    from course_grader.sandbox.scratch import unmount_scratch  # ctypes' libc: Linux only
+                    unmount_scratch(self.scratch)  # if a launcher killed outright left its tmpfs there
                 shutil.rmtree(self.scratch, ignore_errors=True)
                 self.scratch = None
 

@@ -3,15 +3,17 @@ then the flags for the limits it hit. Grading never fails because the sandbox is
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import sys
 
-from course_grader.sandbox.cgroups import Cgroups
+from course_grader.sandbox.cgroups import make_cgroups
 from course_grader.protocol import ENV as GRADING_ENV
 from course_grader.sandbox.grading_dir import record_flags, remove_untouched_running, shared_entries
 from course_grader.sandbox.limits import Limits, size_text
-from course_grader.sandbox.linux import SetupError, describe
-from course_grader.sandbox.processes import RunHere, remember_signal_mask, run_in_sandbox, run_plain
+from course_grader.sandbox.linux import SetupError, describe, read_file
+from course_grader.sandbox.processes import Box, RunHere, remember_signal_mask, run_in_sandbox, run_plain, user_count
+from course_grader.sandbox.scratch import mount_scratch, scratch_flags, unmount_scratch, unmount_when_killed
 from course_grader.sandbox.view import HIDDEN_ALWAYS, give
 
 # What CMD (a grading kernel) may see of the grader's environment: an allow-list, so that an
@@ -30,36 +32,84 @@ def passed_environment(environ: dict) -> dict:
             if (k in PASSED or k.startswith(PASSED_PREFIXES)) and k not in NOT_PASSED}
 
 
-def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int,
-                 run_here: RunHere | None = None, readable: list[str] = ()) -> tuple[dict, list[dict]]:
-    """Run CMD in the sandbox: (how it ended, flags). Raises SetupError if no sandbox could be made."""
-    cgroups, grading_dir, created_running = None, env.get(GRADING_ENV), False
+def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int, run_here: RunHere | None = None,
+                 readable: list[str] = (), pass_stdout: bool = False) -> tuple[dict, list[dict]]:
+    """Run CMD in the sandbox: (how it ended, flags). Raises SetupError if no sandbox could be made.
+    As root: a user of its own and a tmpfs scratch folder; otherwise a user namespace (see
+    user_namespace.py). The memory and process caps need cgroups (cgroup v1 as root, or cgroup v2
+    as root or in a delegated subtree): without, each process's data is capped and the sandbox
+    flagged "no cgroup"."""
+    root, cgroups, grading_dir, created_running, reaper = privileged(), None, env.get(GRADING_ENV), False, False
+    notes = []
     try:
-        cgroups = Cgroups(limits, uid_base)
+        try:
+            cgroups = make_cgroups(limits, uid_base)
+        except (SetupError, OSError) as err:
+            notes.append({"kind": "no cgroup", "detail": f"{describe(err)}: memory is capped per process "
+                                                         f"({size_text(limits.memory)}), processes per user"})
+        uid = cgroups.uid if cgroups else uid_base + os.getpid() % 5000
+        if not root:  # the grader's own files are the sandbox's too, unless hidden: its home folder
+            hidden = [*hidden, *home_folders()]
         shared = []
         if grading_dir and os.path.isdir(grading_dir):
             grading_dir = os.path.realpath(grading_dir)
-            shared, created_running = shared_entries(grading_dir, cgroups.uid)
+            shared, created_running = shared_entries(grading_dir, uid if root else None)
             hidden = [*hidden, grading_dir]
-        give(scratch, cgroups.uid)
+        if root:
+            give(scratch, uid)
+            mount_scratch(scratch, limits.scratch, uid)
+            reaper = unmount_when_killed(scratch)
+        nproc = limits.processes if root else user_count(os.getuid()) + limits.processes
+        box = Box(uid, cgroups, not root, nproc)
+        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, box, run_here, readable, pass_stdout)
+        flags = notes + (_cgroup_flags(cgroups, limits) if cgroups else [])
+        return result, flags + (scratch_flags(scratch, limits.scratch) if reaper else []) + _cpu_flags(result, limits)
+    except SetupError:
+        raise
     except Exception as err:  # noqa: BLE001 - whatever it is, grading goes on without the sandbox
+        raise SetupError(describe(err)) from None
+    finally:
+        if reaper:
+            unmount_scratch(scratch)
+            os.kill(reaper, signal.SIGKILL)
+            os.waitpid(reaper, 0)
         if cgroups:
             cgroups.remove()
-        raise SetupError(describe(err)) from None
-    try:
-        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, run_here, readable)
-        flags, killed, refused = [], cgroups.oom_kills(), cgroups.processes_refused()
-        if killed:
-            flags.append({"kind": "memory", "detail": f"killed at the memory limit of {size_text(limits.memory)} "
-                                                      f"({killed} process(es) ended by the OOM killer)"})
-        if refused:
-            flags.append({"kind": "processes", "detail": f"{refused} new processes or threads refused at the "
-                                                         f"limit of {limits.processes}"})
-        return result, flags + _cpu_flags(result, limits)
-    finally:
-        cgroups.remove()
         if created_running:
             remove_untouched_running(grading_dir)
+
+
+def privileged() -> bool:
+    """Root with the capabilities the sandbox needs as root: a container's root may lack them, and
+    then builds the sandbox as a user does, in a user namespace."""
+    if os.geteuid() != 0:
+        return False
+    for line in read_file("/proc/self/status").splitlines():
+        if line.startswith("CapEff:"):
+            caps = int(line.split()[1], 16)
+            return all(caps >> bit & 1 for bit in (0, 6, 7, 21))  # CHOWN, SETGID, SETUID, SYS_ADMIN
+    return False
+
+
+def _cgroup_flags(cgroups, limits: Limits) -> list[dict]:
+    flags, killed, refused = [], cgroups.oom_kills(), cgroups.processes_refused()
+    if killed:
+        flags.append({"kind": "memory", "detail": f"killed at the memory limit of {size_text(limits.memory)} "
+                                                  f"({killed} process(es) ended by the OOM killer)"})
+    if refused:
+        flags.append({"kind": "processes", "detail": f"{refused} new processes or threads refused at the "
+                                                     f"limit of {limits.processes}"})
+    return flags
+
+
+def home_folders() -> list[str]:
+    """The grader's home folder(s): its keys, passwords and configuration."""
+    homes = {os.environ.get("HOME", "")}
+    try:
+        homes.add(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        pass
+    return [h for h in homes if h and os.path.isdir(h) and os.path.realpath(h) != "/"]
 
 
 def _cpu_flags(result: dict, limits: Limits) -> list[dict]:
@@ -69,15 +119,15 @@ def _cpu_flags(result: dict, limits: Limits) -> list[dict]:
 
 
 def why_not_isolated() -> str | None:
-    if os.geteuid() != 0:
-        return f"not root (uid {os.geteuid()})"
+    """Why no sandbox can be tried at all here; None where one can (root, or a user namespace)."""
     if not sys.platform.startswith("linux"):
         return f"namespaces and cgroups need Linux, not {sys.platform}"
     return None
 
 
 def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | None = None,
-        uid_base: int = 60000, run_here: RunHere | None = None, readable: list[str] = ()) -> int:
+        uid_base: int = 60000, run_here: RunHere | None = None, readable: list[str] = (),
+        pass_stdout: bool = False) -> int:
     """Run CMD in the sandbox, or with rlimits alone if there can be none; its exit code (128 +
     signal if killed). run_here: see processes.py (the zygote's forks). readable: folders that stay
     readable even inside a hidden folder (the course's packages, cloned under /tmp or a home folder)."""
@@ -91,14 +141,14 @@ def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | N
     why_not = why_not_isolated()
     if why_not is None:
         try:
-            result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here, readable)
+            result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here, readable, pass_stdout)
         except SetupError as err:
             why_not = str(err)
     if why_not is not None:
         print(f"course_grader.sandbox: WARNING: not isolated ({why_not}): the code runs as this user, "
               "can read and write what it can, and is held only by CPU, file size and process limits",
               file=sys.stderr)
-        result = run_plain(cmd, env, scratch, limits, run_here)
+        result = run_plain(cmd, env, scratch, limits, run_here, pass_stdout)
         flags = [{"kind": "not isolated", "detail": why_not}, *_cpu_flags(result, limits)]
     record_flags(flags)
     return result["code"] if result["signal"] is None else 128 + result["signal"]

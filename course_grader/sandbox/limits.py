@@ -1,5 +1,5 @@
-"""What the sandbox allows CMD (memory, processes plus threads, CPU seconds, file size), and sizes
-read as people write them ("2G", "512M"), as the command line and nbgrader_config.py give them."""
+"""What the sandbox allows CMD (memory, processes plus threads, CPU seconds, file and scratch
+size), and sizes read as people write them ("2G", "512M"), as the command line and nbgrader_config.py give them."""
 from __future__ import annotations
 
 import re
@@ -14,6 +14,7 @@ class Limits:
     processes: int = 256  # threads count too: torch starts one per core
     cpu: int = 600  # seconds of CPU time, per process
     file_size: int = 256 * MiB
+    scratch: int = 512 * MiB  # the scratch folder's size, as root (a tmpfs: it counts as memory too)
 
 
 def parse_size(text: str) -> int:

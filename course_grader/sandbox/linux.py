@@ -37,6 +37,11 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
           f"mount {target}")
 
 
+def umount(target: str) -> None:
+    """Detach the mount at target (MNT_DETACH: at once, even while files in it are open)."""
+    _call(_libc.umount2(os.fsencode(target), 2), f"umount {target}")
+
+
 def prctl(option: int, value: int) -> None:
     _call(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 

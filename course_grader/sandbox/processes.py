@@ -15,14 +15,26 @@ import resource
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NoReturn
 
-from course_grader.sandbox.cgroups import Cgroups
+from course_grader.sandbox import user_namespace
 from course_grader.sandbox.limits import Limits
+from course_grader.sandbox.output import BoundedOutput
 from course_grader.sandbox.linux import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, MS_NODEV, MS_NOEXEC,
                                       MS_NOSUID, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SetupError, describe, mount,
                                       prctl, unshare, write_file)
-from course_grader.sandbox.view import build_view
+from course_grader.sandbox.view import build_view, listening_sockets
+
+
+@dataclass
+class Box:
+    """What the sandbox is made of on this host: its uid; its cgroups, if the host lets this user
+    make them; a user namespace (without root); the RLIMIT_NPROC that caps its processes."""
+    uid: int
+    cgroups: object | None
+    userns: bool
+    nproc: int
 
 # What a kernel manager sends the kernel: interrupt, terminate. Each process of the launcher
 # passes them on to its child, down to CMD.
@@ -63,22 +75,28 @@ def _report(fd: int, **message) -> None:
 
 
 def _exec(cmd: list[str], env: dict, scratch: str, limits: Limits, nproc: int, uid: int | None,
-          run_here: RunHere | None) -> NoReturn:
-    """In the child: limits, then (as root) the sandbox's user, then CMD. Never returns."""
+          run_here: RunHere | None, output: BoundedOutput | None, userns: bool = False,
+          memory_cap: bool = True) -> NoReturn:
+    """In the child: limits, then the sandbox's user, then CMD. Never returns. Without a memory
+    cgroup (memory_cap), each process's data is capped instead."""
     # The OOM killer's first choice, in the sandbox and on the machine: CMD, not the launcher.
     write_file("/proc/self/oom_score_adj", "1000")
     for limit, value in [(resource.RLIMIT_CPU, (limits.cpu, limits.cpu + 2)),  # SIGXCPU, then SIGKILL
                          (resource.RLIMIT_FSIZE, (limits.file_size,) * 2),
                          (resource.RLIMIT_CORE, (0, 0)),
-                         (resource.RLIMIT_NPROC, (nproc,) * 2)]:
+                         (resource.RLIMIT_NPROC, (nproc,) * 2),
+                         *([(resource.RLIMIT_DATA, (limits.memory,) * 2)] if not memory_cap else [])]:
         hard = resource.getrlimit(limit)[1]
         if hard != resource.RLIM_INFINITY:  # raising one needs CAP_SYS_RESOURCE, which root may lack
             value = tuple(min(v, hard) for v in value)
         resource.setrlimit(limit, value)
-    if uid is not None:
+    if uid is not None and os.geteuid() == 0 and not userns:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    elif uid is not None:  # root of a user namespace only: one further down, without capabilities
+        user_namespace.become(uid)
+    if uid is not None:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
     try:
         os.chdir(scratch)
@@ -87,6 +105,8 @@ def _exec(cmd: list[str], env: dict, scratch: str, limits: Limits, nproc: int, u
     for sig in (*FORWARDED, signal.SIGPIPE, signal.SIGXFSZ):  # as subprocess restores them
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, _original_mask)
+    if output is not None:
+        output.in_child()
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # no fd of the grader's leaks in
     if run_here is not None:
         run_here(cmd, env)
@@ -97,7 +117,7 @@ def _exec(cmd: list[str], env: dict, scratch: str, limits: Limits, nproc: int, u
     os._exit(127)
 
 
-def _user_count(uid: int) -> int:
+def user_count(uid: int) -> int:
     """Processes and threads running as uid: RLIMIT_NPROC counts them all."""
     count = 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -109,9 +129,12 @@ def _user_count(uid: int) -> int:
     return count
 
 
-def _wait(pid: int) -> dict:
-    """Wait for the child pid: {"code": exit code or None, "signal": ... or None, "cpu": seconds}."""
-    _, status, usage = os.wait4(pid, 0)
+def _wait(pid: int, block: bool = True) -> dict | None:
+    """Wait for the child pid: {"code": exit code or None, "signal": ... or None, "cpu": seconds};
+    None if it still runs and block is False."""
+    got, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
+    if not got:
+        return None
     cpu = round(usage.ru_utime + usage.ru_stime, 2)
     if os.WIFSIGNALED(status):
         return {"code": None, "signal": os.WTERMSIG(status), "cpu": cpu}
@@ -131,35 +154,43 @@ def _child(report: int | None, body: Callable[[], object]) -> NoReturn:
     os._exit(125)
 
 
-def _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups: Cgroups, report: int,
-                   launcher: int, run_here: RunHere | None, readable: list[str]) -> NoReturn:
+def _enter_sandbox(cmd, env, scratch, hidden, shared, limits, box: Box, report: int, launcher: int,
+                   run_here: RunHere | None, readable: list[str], output: BoundedOutput) -> NoReturn:
     """The launcher's child: cgroups, namespaces, the view; then waits for the new PID
     namespace's first process, which runs CMD."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the launcher killed: so is the sandbox
     if os.getppid() != launcher:
         os._exit(125)  # killed before the line above
     os.setsid()  # out of the kernel manager's process group: signals come through the launcher
-    cgroups.join()
-    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
+    if box.cgroups:
+        box.cgroups.join()
+    hidden = [*hidden, *listening_sockets()]  # the host's services: a socket hidden cannot be connected to
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
+    if box.userns:
+        user_namespace.enter_as_root(flags)
+    else:
+        unshare(flags)
     os.umask(0o022)  # mount points made in the view must be open to the sandbox's user
     # The Python running this launcher, which runs CMD too (a kernel), must stay readable.
     build_view(scratch, hidden, shared, sorted({sys.prefix, sys.base_prefix, *readable}))
     init = _fork()
     if init == 0:
-        _child(report, lambda: _init(cmd, env, scratch, limits, cgroups.uid, report, run_here))
+        _child(report, lambda: _init(cmd, env, scratch, limits, box, report, run_here, output))
     forward_signals_to(init)
     result = _wait(init)
     os._exit(result["code"] if result["signal"] is None else 128 + result["signal"])
 
 
-def _init(cmd, env, scratch, limits: Limits, uid: int, report: int, run_here: RunHere | None) -> NoReturn:
+def _init(cmd, env, scratch, limits: Limits, box: Box, report: int, run_here: RunHere | None,
+          output: BoundedOutput) -> NoReturn:
     """PID 1 of the new namespace: runs CMD as the sandbox's user, reaps orphans, and reports how
     CMD ended. When it exits, the kernel ends every process left in the namespace."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this namespace's processes
     child = _fork()
     if child == 0:
-        _child(report, lambda: (os.setsid(), _exec(cmd, env, scratch, limits, limits.processes, uid, run_here)))
+        _child(report, lambda: (os.setsid(), _exec(cmd, env, scratch, limits, box.nproc, box.uid, run_here,
+                                                   output, box.userns, box.cgroups is not None)))
     forward_signals_to(child)
     while True:
         pid, status, usage = os.wait3(0)
@@ -184,31 +215,35 @@ def _read_reports(fd: int) -> dict:
     return merged
 
 
-def run_in_sandbox(cmd, env, scratch, hidden, shared, limits: Limits, cgroups: Cgroups,
-                   run_here: RunHere | None = None, readable: list[str] = ()) -> dict:
-    """CMD in new namespaces, in the cgroups, as their uid: how it ended ({"code", "signal", "cpu"}).
-    Raises SetupError if the sandbox could not be built."""
+def run_in_sandbox(cmd, env, scratch, hidden, shared, limits: Limits, box: Box,
+                   run_here: RunHere | None = None, readable: list[str] = (), pass_stdout: bool = False) -> dict:
+    """CMD in new namespaces, in the box's cgroups if any, as its uid: how it ended ({"code",
+    "signal", "cpu"}). Raises SetupError if the sandbox could not be built."""
     env = {**env, "JPY_PARENT_PID": "1"}  # ipykernel: the parent seen inside, PID 1, never goes away
     read, write = os.pipe()
-    launcher = os.getpid()
+    launcher, output = os.getpid(), BoundedOutput(pass_stdout)
     child = _fork()
     if child == 0:
         os.close(read)
-        _child(write, lambda: _enter_sandbox(cmd, env, scratch, hidden, shared, limits, cgroups, write,
-                                             launcher, run_here, list(readable)))
+        output.close_read_ends()
+        _child(write, lambda: _enter_sandbox(cmd, env, scratch, hidden, shared, limits, box, write,
+                                             launcher, run_here, list(readable), output))
     os.close(write)
     forward_signals_to(child)
-    result = {**_wait(child), **_read_reports(read)}
+    result = {**output.pump(lambda block: _wait(child, block)), **_read_reports(read)}
     if "setup_error" in result:
         raise SetupError(result["setup_error"])
     return result
 
 
-def run_plain(cmd, env, scratch, limits: Limits, run_here: RunHere | None = None) -> dict:
+def run_plain(cmd, env, scratch, limits: Limits, run_here: RunHere | None = None, pass_stdout: bool = False) -> dict:
     """CMD with the limits an unprivileged process can set, as the same user."""
-    nproc = _user_count(os.getuid()) + limits.processes
+    nproc = user_count(os.getuid()) + limits.processes
+    output = BoundedOutput(pass_stdout)
     child = _fork()
     if child == 0:
-        _child(None, lambda: (os.setsid(), _exec(cmd, env, scratch, limits, nproc, None, run_here)))
+        output.close_read_ends()
+        _child(None, lambda: (os.setsid(), _exec(cmd, env, scratch, limits, nproc, None, run_here, output,
+                                                 memory_cap=False)))
     forward_signals_to(child)
-    return _wait(child)
+    return output.pump(lambda block: _wait(child, block))

@@ -10,7 +10,19 @@ import re
 from course_grader.sandbox.linux import (MOUNT_OPTIONS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
                                       MS_RDONLY, MS_REC, MS_REMOUNT, mount, read_file)
 
-HIDDEN_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm")
+# /run and /var/run hold the host's service sockets (D-Bus, databases, the Docker daemon's).
+HIDDEN_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run")
+
+
+def listening_sockets() -> list[str]:
+    """The paths of the Unix sockets bound in this network namespace (/proc/net/unix), wherever
+    they lie: a socket hidden by /dev/null cannot be connected to."""
+    try:
+        lines = read_file("/proc/net/unix").splitlines()[1:]
+    except OSError:
+        return []
+    fields = (line.split(None, 7) for line in lines)
+    return sorted({f[7] for f in fields if len(f) == 8 and f[7].startswith("/")})
 
 
 def _mount_points() -> list[tuple[str, int]]:
@@ -72,6 +84,8 @@ def build_view(scratch: str, hidden: list[str], shared: list[str], readable: lis
     hidden = [*hidden, *filter(None, map(_closed_parent, kept))]
     around = [h for h in hidden if not any(_inside(h, k) for k in kept)]
     within = [h for h in hidden if h not in around]
+    # Inside another hidden folder, a hidden path is hidden already (the sockets of /run).
+    around = [h for h in dict.fromkeys(around) if not any(o != h and _inside(h, o) for o in around)]
     writable = [scratch, *shared]
     # The writable paths become mount points of their own, so that they escape the read-only remount.
     covered = [k for k in kept if k in writable or any(_inside(k, h) for h in around)]
