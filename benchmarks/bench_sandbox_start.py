@@ -49,7 +49,10 @@ class BwrapKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         view = ["--ro-bind", "/", "/", "--tmpfs", "/tmp", "--tmpfs", "/run", "--dev", "/dev", "--proc", "/proc",
                 "--bind", self.scratch, self.scratch, "--chdir", self.scratch]
-        prefix = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *view, "--"]
+        # Inside bwrap's PID namespace the grader's PID means nothing: ipykernel would see its parent
+        # gone and quit. PID 1 tells it not to poll, as course_grader/sandbox/processes.py does.
+        prefix = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *view,
+                  "--setenv", "JPY_PARENT_PID", "1", "--"]
         return await super()._async_launch_kernel(prefix + kernel_cmd, **kw)
 
 

@@ -2,7 +2,11 @@
 # System packages the test suite needs beyond Python, from Debian's packages:
 #   chromium     the browser that tests/test_browser.py drives through the pip `playwright` package
 #   postgresql   the database server that tests/test_postgres_gradebook.py starts for a gradebook
-# Idempotent: installs only what is missing (/usr/bin/chromium; /usr/lib/postgresql/*/bin/initdb).
+#   vm           qemu, Debian's kernel and mmdebstrap: the cgroup v2 guest of scripts/cgroup_v2_vm.py
+#                that tests/test_cgroup_v2.py boots (packages qemu-system-x86, linux-image-amd64,
+#                mmdebstrap)
+# Idempotent: installs only what is missing (/usr/bin/chromium; /usr/lib/postgresql/*/bin/initdb;
+# qemu-system-x86_64, mmdebstrap and a /boot/vmlinuz-* with its modules).
 # Run by `make test`; safe to run by hand. `install_system_deps.sh postgresql` installs one part.
 #
 # Without root or apt-get it prints why and exits 0: the tests that need a package then skip with
@@ -10,14 +14,31 @@
 set -u
 CHROMIUM="${COURSE_CHROMIUM:-/usr/bin/chromium}"  # tests/test_browser.py reads the same variable
 PARTS=("$@")
-[ $# -gt 0 ] || PARTS=(chromium postgresql)
+[ $# -gt 0 ] || PARTS=(chromium postgresql vm)
+VM_PACKAGES=(qemu-system-x86 linux-image-amd64 mmdebstrap)
+
+has_kernel() {  # the kernel scripts/cgroup_v2_vm.py boots: an image with its modules installed
+    local image
+    for image in /boot/vmlinuz-*; do
+        [ -e "/lib/modules/${image#/boot/vmlinuz-}/modules.dep" ] && return 0
+    done
+    return 1
+}
 
 missing=()
 for part in "${PARTS[@]}"; do
     case "$part" in
         chromium) [ -x "$CHROMIUM" ] || missing+=(chromium) ;;
         postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql) ;;
-        *) echo "install_system_deps: unknown part '$part' (chromium, postgresql)" >&2; exit 2 ;;
+        vm)
+            if ! grep -qwE 'vmx|svm' /proc/cpuinfo 2>/dev/null && [ "${COURSE_VM_ACCEL:-kvm}" != tcg ]; then
+                # tests/test_cgroup_v2.py skips without hardware virtualisation: nothing to install
+                echo "install_system_deps: no vmx or svm CPU flag: the cgroup v2 guest would not boot" \
+                     "under KVM here, so qemu is not installed (COURSE_VM_ACCEL=tcg: emulated)" >&2
+            elif ! { command -v qemu-system-x86_64 && command -v mmdebstrap && has_kernel; } >/dev/null; then
+                missing+=("${VM_PACKAGES[@]}")
+            fi ;;
+        *) echo "install_system_deps: unknown part '$part' (chromium, postgresql, vm)" >&2; exit 2 ;;
     esac
 done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -25,7 +46,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "install_system_deps: apt-get not found; install ${missing[*]} yourself, or the tests" \
-         "that need it (test_browser.py, test_postgres_gradebook.py) are skipped." >&2
+         "that need it (test_browser.py, test_postgres_gradebook.py, test_cgroup_v2.py) are skipped." >&2
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -33,14 +54,14 @@ if [ "$(id -u)" -ne 0 ]; then
         SUDO="sudo -n"
     else
         echo "install_system_deps: not root; run 'sudo apt-get install ${missing[*]}' once," \
-             "or the tests that need it (test_browser.py, test_postgres_gradebook.py) are skipped." >&2
+             "or the tests that need it (test_browser.py, test_postgres_gradebook.py, test_cgroup_v2.py) are skipped." >&2
         exit 0
     fi
 else
     SUDO=""
 fi
 echo "install_system_deps: installing ${missing[*]} from Debian's packages" \
-     "(Chromium: about 25 s, 480 MB; PostgreSQL: about 65 MB)..." >&2
+     "(Chromium: about 25 s, 480 MB; PostgreSQL: about 65 MB; vm: about 60 s, 500 MB)..." >&2
 export DEBIAN_FRONTEND=noninteractive
 if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
     echo "install_system_deps: apt-get install ${missing[*]} failed; the tests that need it are" \
@@ -51,6 +72,10 @@ for part in "${missing[@]}"; do
     case "$part" in
         chromium) version=$("$CHROMIUM" --version 2>/dev/null) ;;
         postgresql) version=$(/usr/lib/postgresql/*/bin/initdb --version 2>/dev/null) ;;
+        qemu-system-x86) version=$(qemu-system-x86_64 --version 2>/dev/null | head -n 1) ;;
+        linux-image-amd64) version="kernel $(ls /boot/vmlinuz-* 2>/dev/null | tr '\n' ' ')" ;;
+        mmdebstrap) version="mmdebstrap $(mmdebstrap --version 2>/dev/null)" ;;
+        *) version="" ;;
     esac
     [ -n "$version" ] && echo "install_system_deps: $version" >&2
 done

@@ -346,9 +346,10 @@ def test_the_grading_directory_is_shared_except_flags(tmp_path, via):
     (grading / "seal").chmod(0o733)  # as course_grader/sealed_execute.py makes it
     (grading / "poisoned.json").write_text('{"calls": {}}')
     (grading / "flags.json").write_text('[{"kind": "earlier", "detail": "kept"}]')
-    done, result, flags = launch(tmp_path, GRADING_DIR, "--cpu", "1")
+    done, result, flags = launch(tmp_path, GRADING_DIR)
+    # poisoned.json is bound read-only (OSError: EROFS), whichever user the sandbox runs as.
     assert result == {"entries": ["poisoned.json", "running.json", "seal"], "poisoned": '{"calls": {}}',
-                      "write poisoned": "PermissionError"}, (result, done.stderr)
+                      "write poisoned": "OSError"}, (result, done.stderr)
     assert (grading / "running.json").read_text() == '{"cell": "abc"}'
     assert (grading / "seal" / "answer.pt").read_text() == "answer"
     assert [f for f in flags if f["kind"] != "no cgroup"] == [{"kind": "earlier", "detail": "kept"}]

@@ -92,6 +92,45 @@ def test_without_root_the_sandbox_is_a_user_namespace_without_capabilities(tmp_p
     assert "WARNING: no memory or process cap" in done.stderr, done.stderr
 
 
+GRADING_FILES = """
+import json, os
+state, outcome = os.environ["COURSE_GRADING_DIR"], {}
+for name in ("running.json", "poisoned.json", "seal/answer.pt", "new.json"):
+    try:
+        with open(os.path.join(state, name), "w") as f:
+            f.write('{"calls": {}}')
+        outcome[name] = "written"
+    except OSError as err:
+        outcome[name] = type(err).__name__
+for name in ("poisoned.json", "seal"):
+    try:
+        os.rename(os.path.join(state, name), os.path.join(state, "seal", "moved"))
+        outcome["move " + name] = "moved"
+    except OSError as err:
+        outcome["move " + name] = type(err).__name__
+print(json.dumps(outcome))
+"""
+
+
+@needs_isolation
+@needs_root
+def test_without_root_the_kernel_cannot_rewrite_what_the_class_command_wrote_for_it(tmp_path):
+    """The grader's own files in its grading folder (poisoned.json: the calls the kernel must skip)
+    stay read-only for a kernel that runs as the grader's uid; running.json and the seal folder
+    (mode 733) stay writable, as they are for a user of its own as root."""
+    make = ["sh", "-c", 'cd "$COURSE_GRADING_DIR" && echo \'{"calls": {"sigmoid": "hung"}}\' > poisoned.json && '
+            'mkdir -m 733 seal && exec "$@"', "make"]
+    done, _ = as_sandbox_user(tmp_path, [sys.executable, "-c", GRADING_FILES], prefix=make)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines, done.stderr
+    assert json.loads(lines[-1]) == {"running.json": "written", "poisoned.json": "OSError",
+                                     "seal/answer.pt": "written", "new.json": "OSError",
+                                     "move poisoned.json": "OSError", "move seal": "OSError"}, lines[-1]
+    grading = tmp_path / "grading" / "inner"
+    assert (grading / "poisoned.json").read_text() == '{"calls": {"sigmoid": "hung"}}\n'
+    assert (grading / "seal" / "answer.pt").exists() and not (grading / "new.json").exists()
+
+
 @needs_isolation
 @needs_root
 def test_where_user_namespaces_are_forbidden_it_runs_with_rlimits_only_and_says_so(tmp_path):

@@ -50,10 +50,10 @@ def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int, run_h
         uid = cgroups.uid if cgroups else uid_base + os.getpid() % 5000
         if not root:  # the grader's own files are the sandbox's too, unless hidden: its home folder
             hidden = [*hidden, *home_folders()]
-        shared = []
+        shared, read_only = [], []
         if grading_dir and os.path.isdir(grading_dir):
             grading_dir = os.path.realpath(grading_dir)
-            shared, created_running = shared_entries(grading_dir, uid if root else None)
+            shared, read_only, created_running = shared_entries(grading_dir, uid if root else None)
             hidden = [*hidden, grading_dir]
         if root:
             give(scratch, uid)
@@ -61,7 +61,8 @@ def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int, run_h
             reaper = unmount_when_killed(scratch)
         nproc = limits.processes if root else user_count(os.getuid()) + limits.processes
         box = Box(uid, cgroups, not root, nproc)
-        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, box, run_here, readable, pass_stdout)
+        result = run_in_sandbox(cmd, env, scratch, hidden, shared, limits, box, run_here, [*readable, *read_only],
+                                pass_stdout)
         flags = notes + (_cgroup_flags(cgroups, limits) if cgroups else [])
         return result, flags + (scratch_flags(scratch, limits.scratch) if reaper else []) + _cpu_flags(result, limits)
     except SetupError:
