@@ -88,6 +88,22 @@ def test_submission_digest_follows_every_file_of_the_folder(grade, tmp_path):
     assert len({first, second, grade.submission_digest(tmp_path, ASSIGNMENT, "alice")}) == 3
 
 
+def test_submission_digest_reads_no_link_nor_special_nor_huge_file(grade, tmp_path):
+    """A link to /proc/kmsg stalled the read; one to a huge file took minutes: counted unread, and
+    check_files refuses them before grading."""
+    folder = tmp_path / "submitted" / "mallory" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    (folder / "kmsg").symlink_to("/proc/kmsg")
+    os.mkfifo(folder / "pipe")  # reading it would block for ever
+    with open(folder / "huge.bin", "wb") as f:
+        f.truncate(2**40)  # a terabyte, sparse
+    first = grade.submission_digest(tmp_path, ASSIGNMENT, "mallory")
+    (folder / "kmsg").unlink()
+    (folder / "kmsg").symlink_to("/dev/zero")
+    assert grade.submission_digest(tmp_path, ASSIGNMENT, "mallory") != first
+
+
 def test_database_passwords_stay_out_of_what_grade_py_prints(grade):
     line = ("$ nbgrader autograde 01_neurons --CourseDirectory.db_url=postgresql://grader:s3cret@db.example.org:5432/c"
             " sqlite:////srv/course/gradebook.db?timeout=60")

@@ -110,6 +110,12 @@ def test_files_beside_a_notebook_never_shadow_an_installed_module():
     (lambda f: (f / "data.bin").symlink_to("/dev/zero"), "data.bin is a link"),
     (lambda f: os.mkfifo(f / "pipe"), "pipe is not a regular file"),
     (lambda f: (f / "timestamp.txt").write_text("not a date"), "timestamp.txt does not hold a date"),
+    # 131072 one-byte files did not fit the 512 MiB scratch tmpfs (a page each): the sandbox failed
+    (lambda f: [(f / f"n{i}").write_bytes(b"x") for i in range(1001)], "more than 1000 files"),
+    (lambda f: os.truncate(f / "big.bin", 65 * 2**20) if (f / "big.bin").touch() is None else None,
+     "big.bin holds 65 MiB, more than the 64 MiB"),
+    (lambda f: [os.truncate(f / f"part{i}", 50 * 2**20) for i in range(3) if (f / f"part{i}").touch() is None],
+     "more than the 128 MiB a submission may hold"),
 ])
 def test_links_special_files_and_bad_timestamps_are_unreadable_before_nbgrader_copies_them(tmp_path, make, says):
     course = tmp_path / "exercises"

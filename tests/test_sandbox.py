@@ -36,6 +36,7 @@ from sandbox_runs import LAUNCHER, ROOT, ROOT_USER, can_sandbox, has_cgroups, ki
 # Skipped where the machine cannot isolate; under CI=true such a machine fails these tests (conftest.py).
 needs_isolation = pytest.mark.needs(can_sandbox(), "namespaces (root, or user namespaces allowed)")
 needs_cgroups = pytest.mark.needs(has_cgroups(), "cgroups (v1 as root; v2 as root or delegated)")
+needs_root = pytest.mark.needs(ROOT_USER, "root (a tmpfs scratch folder)")
 
 
 @pytest.fixture(scope="module")
@@ -417,6 +418,111 @@ def test_the_kernel_sees_an_allow_list_of_the_graders_environment(tmp_path, via,
     assert not set(secrets) & set(seen), seen
     assert {"PATH", "HOME", "OMP_NUM_THREADS", "NBGRADER_EXECUTION", "COURSE_GRADING_DIR"} <= set(seen), seen
     assert "COURSE_SANDBOX_ZYGOTE" not in seen
+
+
+MEMORY = """
+import json
+# The secret's two halves apart, never joined here: only a copy of the grader's environment holds them joined.
+first, second = {first!r}, {second!r}
+found = []
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        fields = line.split()
+        if "r" not in fields[1] or fields[-1] in ("[vvar]", "[vsyscall]"):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        for at in range(start, end, 1 << 26):  # 64 MiB at a time, overlapping by the secret's length
+            try:
+                mem.seek(at)
+                data = mem.read(min(end - at, (1 << 26) + 64))
+            except (OSError, ValueError, OverflowError):
+                break
+            i = data.find(first)
+            while i >= 0:
+                if data[i + len(first):i + len(first) + len(second)] == second:
+                    found.append(fields[-1] if len(fields) > 5 else "anonymous")
+                i = data.find(first, i + 1)
+print(json.dumps({{"found": found}}))
+"""
+
+
+@needs_isolation
+@pytest.mark.parametrize("how", ["launcher", "class command's zygote"])
+def test_no_secret_of_the_graders_environment_lies_anywhere_in_the_kernels_memory(tmp_path, monkeypatch, how):
+    """A kernel forked from the zygote shares its memory: /proc/self/environ and the stack frames
+    above the kernel held the class command's whole environment (attack review: PGPASSWORD read
+    there and printed into the feedback). The zygote is started as the class command starts it."""
+    from course_grader.grade_class.runs import warm_launcher
+    first, second = b"PGPASSWORD=hunter2-", os.urandom(8).hex().encode()
+    monkeypatch.setenv("PGPASSWORD", (first + second).decode().split("=", 1)[1])
+    monkeypatch.delenv(zygote.ENV, raising=False)
+    program = MEMORY.format(first=first, second=second)
+    if how == "launcher":
+        done, result, _ = launch(tmp_path, program)
+    else:
+        with warm_launcher():
+            done, result, _ = launch(tmp_path, program)
+    assert result == {"found": []}, (result, done.stderr[-2000:])
+
+
+PEEK_AT_ZYGOTE = """
+import json, os, socket
+path = {path!r}
+outcome = {{"exists": os.path.exists(path)}}
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).connect(path)
+    outcome["connect"] = "connected"
+except OSError as err:
+    outcome["connect"] = type(err).__name__
+print(json.dumps(outcome))
+"""
+
+
+@needs_isolation
+def test_a_kernel_cannot_reach_the_zygote_nor_would_it_be_served(tmp_path, monkeypatch):
+    """Without root the sandbox runs as the grader's user: a kernel that reached the zygote's
+    socket (the class command's TMPDIR outside /tmp, hidden as /tmp is) could ask for a sandbox of
+    its own choosing. Each sandbox the zygote starts hides the socket's folder, and the zygote
+    serves no process outside its own mount namespace."""
+    from course_grader.grade_class.runs import warm_launcher
+    (ROOT / ".pytest_cache").mkdir(exist_ok=True)
+    monkeypatch.setenv("TMPDIR", tempfile.mkdtemp(dir=ROOT / ".pytest_cache"))
+    os.chmod(os.environ["TMPDIR"], 0o755)  # as a home folder's tmp may be
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    try:
+        with warm_launcher():
+            check_the_zygote_unreachable(tmp_path, os.environ[zygote.ENV])
+    finally:
+        shutil.rmtree(os.environ["TMPDIR"], ignore_errors=True)
+        monkeypatch.setattr(tempfile, "tempdir", None)
+
+
+def check_the_zygote_unreachable(tmp_path, zygote_socket):
+    done, result, _ = launch(tmp_path, PEEK_AT_ZYGOTE.format(path=zygote_socket))
+    assert result == {"exists": False, "connect": "FileNotFoundError"}, (result, done.stderr)
+    # A process in a mount namespace of its own (as a sandbox is), the socket in plain sight.
+    ask = ("import sys; from course_grader.sandbox.zygote_client import request; "
+           f"print('served' if request({zygote_socket!r}, ['--scratch', {str(tmp_path)!r}, '--', 'true']) "
+           "is not None else 'refused')")
+    unshare = ["unshare", "--mount"] if ROOT_USER else ["unshare", "--user", "--map-root-user", "--mount"]
+    outside = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, timeout=60)
+    inside = subprocess.run([*unshare, sys.executable, "-c", ask], capture_output=True, text=True, timeout=60)
+    assert (outside.stdout.strip(), inside.stdout.strip()) == ("served", "refused"), (outside.stderr, inside.stderr)
+
+
+@needs_isolation
+@needs_root
+def test_a_sandbox_that_cannot_be_built_runs_nothing_and_says_why(tmp_path, via):
+    """Files in the scratch folder that do not fit its tmpfs (attack review: 131072 one-byte files
+    handed in) made the launcher run the submission without any sandbox, as root. On a host that
+    can isolate, a failed set-up is an error: nothing runs, the flag "sandbox failed"."""
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "scratch" / "big.bin").write_bytes(b"x" * (2 * 2**20))
+    done, result, flags = launch(tmp_path, "print('{\"ran\": true}')", "--scratch-size", "1M")
+    assert result is None and "ran" not in done.stdout, done.stdout
+    assert done.returncode == 125
+    assert "SandboxError: the sandbox could not be built" in done.stderr and "WARNING" not in done.stderr, done.stderr
+    assert kinds(flags) == ["sandbox failed"], flags
 
 
 def test_sizes_are_read_like_memory_limits():

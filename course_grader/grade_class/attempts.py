@@ -15,6 +15,7 @@ from pathlib import Path
 from course_grader.grade_class.runs import run_nbgrader
 from course_grader.grade_class.submissions import GRADER_ERROR, KILLED, TIME_LIMIT
 from course_grader.protocol import RUNNING, GradingDir, flag
+from course_grader.sandbox.launcher import FAILED as SANDBOX_FAILED
 
 DIED = "it made the Python kernel die (os._exit, a crash or running out of memory)"
 IGNORED = "it ran past its time limit and ignored the interrupt (a loop catching BaseException?)"
@@ -72,6 +73,9 @@ def autograde_until_graded(run, sub: Attempts, folder: GradingDir, log) -> dict 
         code, text = run_nbgrader(args, run.course, Path(folder.path), run.time_limit, log)
         outcome, detail = outcome_of(code, text, run.time_limit)
         sub.kernel_flags += [f for f in folder.take_flags() if f not in sub.kernel_flags]
+        broken = [f["detail"] for f in sub.kernel_flags if f["kind"] == SANDBOX_FAILED]
+        if broken:  # the host could isolate, yet did not: nothing ran, nothing can be graded
+            return flag(GRADER_ERROR, broken[0])
         marker = folder.running()
         if outcome in ("ok", "timeout") and not os.path.exists(folder.file(RUNNING)):
             # The extension writes running.json before the first cell: without it, the grader's own

@@ -26,6 +26,7 @@ import psutil
 
 from course_grader.protocol import ENV as GRADING_ENV
 from course_grader.sandbox import zygote
+from course_grader.sandbox.launcher import launcher_environment
 
 # `nbgrader`, minus 1.5-3 s of start-up: jsonschema imports rfc3987_syntax, which builds a parser
 # grammar at import, only to check IRI strings that nbgrader's notebooks never hold.
@@ -81,7 +82,9 @@ def warm_launcher():
     environment, so that it imports while this process gets ready."""
     folder = tempfile.mkdtemp(prefix="course-zygote-")
     socket = os.path.join(folder, "socket")
-    process = subprocess.Popen([sys.executable, "-I", zygote.__file__, socket], stdin=subprocess.DEVNULL)
+    # With the launcher's allow-list for environment: its memory is what each kernel starts from.
+    process = subprocess.Popen([sys.executable, "-I", zygote.__file__, socket], stdin=subprocess.DEVNULL,
+                               env=launcher_environment(os.environ))
     # Listening within 0.1 s; launchers that come while it imports wait their turn. One that found
     # no socket at all would start its kernel the slow way.
     deadline = time.monotonic() + 10

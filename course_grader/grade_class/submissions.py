@@ -6,12 +6,18 @@ and recorded.
 from __future__ import annotations
 
 import hashlib
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from course_grader.protocol import flag
+
+# What a submitted folder may hold: it is copied into the sandbox's scratch folder, a 512 MiB
+# tmpfs (a page at least per file), beside what the kernel writes there.
+MiB = 1024**2
+MAX_FILES, MAX_FILE, MAX_TOTAL = 1000, 64 * MiB, 128 * MiB
 
 # Kinds of flag that the class command raises; the grader's other parts add kinds of their own.
 TIME_LIMIT, KILLED, MISSING, UNREADABLE, EDITED, GRADER_ERROR = (
@@ -37,13 +43,22 @@ class Result:
 
 
 def submission_digest(course: Path, assignment: str, student: str) -> str:
-    """sha256 of the submitted folder: every file's name and bytes (timestamp.txt included)."""
+    """sha256 of the submitted folder: every file's name and bytes (timestamp.txt included). A link,
+    a special file or a file past the size cap counts by its name and what it is, unread (a link to
+    /proc/kmsg would stall the read, one to a huge file take minutes); check_files refuses them."""
     folder = course / "submitted" / student / assignment
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        digest.update(f"{path.relative_to(folder)}\0{len(data)}\0".encode())
-        digest.update(data)
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE:
+            data = path.read_bytes()
+            digest.update(f"{path.relative_to(folder)}\0{len(data)}\0".encode())
+            digest.update(data)
+        else:
+            digest.update(f"{path.relative_to(folder)}\0mode {info.st_mode:o}, {info.st_size} bytes, "
+                          f"changed {info.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 
@@ -86,13 +101,25 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
 
 
 def special_files(folder: Path) -> str | None:
-    """The first link or special file (FIFO, device, socket) in a submitted folder, described: nbgrader,
-    running as the grader, would follow or read it when it copies the submission."""
+    """What in a submitted folder nbgrader must not copy, described, or None: a link or special
+    file (FIFO, device, socket), which nbgrader, running as the grader, would follow or read; more
+    files or bytes than the caps, which would not fit the sandbox's scratch tmpfs."""
+    count = total = 0
     for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder)
         if path.is_symlink():
-            return f"{path.relative_to(folder)} is a link"
+            return f"{name} is a link"
         if not (path.is_file() or path.is_dir()):
-            return f"{path.relative_to(folder)} is not a regular file"
+            return f"{name} is not a regular file"
+        count += 1
+        if count > MAX_FILES:
+            return f"more than {MAX_FILES} files and folders"
+        size = path.lstat().st_size
+        if size > MAX_FILE:
+            return f"{name} holds {size / MiB:.0f} MiB, more than the {MAX_FILE // MiB} MiB a file may hold"
+        total += size
+        if total > MAX_TOTAL:
+            return f"the files hold more than the {MAX_TOTAL // MiB} MiB a submission may hold"
     return None
 
 

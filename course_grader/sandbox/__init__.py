@@ -31,8 +31,10 @@ reach. Without cgroups, every run is flagged "no cgroup".
 
 Where no namespace can be made (user namespaces forbidden and not root, a container that forbids
 them): CMD runs with the rlimits alone, as the same user, after a warning, and the flag
-{"kind": "not isolated"}. Grading never fails because the sandbox is unavailable. On macOS and
-Windows the grader's side starts the kernel without the launcher, with that warning and flag.
+{"kind": "not isolated"}. On macOS and Windows the grader's side starts the kernel without the
+launcher, with that warning and flag. Where namespaces can be made but the sandbox fails to build
+(a submission's files too many for the scratch tmpfs, say), CMD does not run at all: the flag
+{"kind": "sandbox failed"}, and the class command reports a grader error.
 
 The launcher runs on the standard library alone; run it with `python -I` so that nothing
 is imported from the working directory, which holds the learner's files. SandboxKernelManager

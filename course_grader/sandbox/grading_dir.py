@@ -53,7 +53,7 @@ def record_flags(flags: list[dict]) -> None:
         if flag["kind"] == "no cgroup":
             print(f"course_grader.sandbox: WARNING: no memory or process cap for the whole sandbox: {flag['detail']}",
                   file=sys.stderr)
-        elif flag["kind"] != "not isolated":  # already said in the warning
+        elif flag["kind"] not in ("not isolated", "sandbox failed"):  # already said
             print(f"course_grader.sandbox: {flag['kind']} limit reached: {flag['detail']}", file=sys.stderr)
     folder = GradingDir.from_env()
     if not flags or folder is None:

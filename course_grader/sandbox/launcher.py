@@ -1,5 +1,7 @@
-"""run(): CMD in the sandbox, or, where none can be built, with the rlimits alone after a warning;
-then the flags for the limits it hit. Grading never fails because the sandbox is unavailable."""
+"""run(): CMD in the sandbox, or, on a host where none can be made at all, with the rlimits alone
+after a warning; then the flags for the limits it hit. On a host that can make namespaces, a
+sandbox that fails to build is an error: CMD does not run (a submission that breaks the sandbox's
+set-up must not win a run without it)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +13,8 @@ from course_grader.sandbox.cgroups import make_cgroups
 from course_grader.protocol import ENV as GRADING_ENV
 from course_grader.sandbox.grading_dir import record_flags, remove_untouched_running, shared_entries
 from course_grader.sandbox.limits import Limits, size_text
-from course_grader.sandbox.linux import SetupError, describe, read_file
+from course_grader.sandbox import user_namespace
+from course_grader.sandbox.linux import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, SetupError, describe, read_file, unshare
 from course_grader.sandbox.processes import Box, RunHere, remember_signal_mask, run_in_sandbox, run_plain, user_count
 from course_grader.sandbox.scratch import mount_scratch, scratch_flags, unmount_scratch, unmount_when_killed
 from course_grader.sandbox.view import HIDDEN_ALWAYS, give
@@ -24,12 +27,21 @@ PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH",
 PASSED_PREFIXES = ("LC_", "COURSE_", "PYTHON", "OMP_", "MKL_", "OPENBLAS_", "GOMP_", "KMP_", "JPY_", "TORCH_")
 # The grader's own, though they match the list: the zygote's socket (zygote.py) starts kernels.
 NOT_PASSED = frozenset({"COURSE_SANDBOX_ZYGOTE", "PYTHONSTARTUP"})
+NAMESPACES = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
+FAILED = "sandbox failed"  # the flag of a sandbox that could not be built where one can be
 
 
 def passed_environment(environ: dict) -> dict:
     """The allow-listed part of environ."""
     return {k: v for k, v in environ.items()
             if (k in PASSED or k.startswith(PASSED_PREFIXES)) and k not in NOT_PASSED}
+
+
+def launcher_environment(environ: dict) -> dict:
+    """What a launcher needs of its environment: the allow-list and HOME (the folder it hides
+    without root). The zygote and the requests to it get this alone, so that no secret of the
+    grader's lies in the memory a kernel forked from it inherits."""
+    return {**passed_environment(environ), **({"HOME": environ["HOME"]} if "HOME" in environ else {})}
 
 
 def run_isolated(cmd, env, scratch, hidden, limits: Limits, uid_base: int, run_here: RunHere | None = None,
@@ -120,10 +132,25 @@ def _cpu_flags(result: dict, limits: Limits) -> list[dict]:
 
 
 def why_not_isolated() -> str | None:
-    """Why no sandbox can be tried at all here; None where one can (root, or a user namespace)."""
+    """Why this host cannot make a sandbox at all; None where it can (root with its capabilities,
+    or a user namespace): tried in a child that makes the namespaces and exits."""
     if not sys.platform.startswith("linux"):
         return f"namespaces and cgroups need Linux, not {sys.platform}"
-    return None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read)
+            user_namespace.enter_as_root(NAMESPACES) if not privileged() else unshare(NAMESPACES)
+        except BaseException as err:  # noqa: BLE001 - the reason goes to the parent
+            os.write(write, describe(err).encode()[:4000])
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as reason:
+        why = reason.read().decode(errors="replace")
+    os.waitpid(pid, 0)
+    return why or None
 
 
 def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | None = None,
@@ -144,7 +171,13 @@ def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | N
         try:
             result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here, readable, pass_stdout)
         except SetupError as err:
-            why_not = str(err)
+            # This host can isolate: whatever broke the set-up (a submission's files too many for
+            # the scratch tmpfs, say), CMD does not run unconfined. The kernel never starts, and the
+            # class command reports a grader error with this line.
+            print(f"course_grader.sandbox: SandboxError: the sandbox could not be built ({err}); "
+                  "the program was not run", file=sys.stderr)
+            record_flags([{"kind": FAILED, "detail": f"the sandbox could not be built ({err}): not run"}])
+            return 125
     if why_not is not None:
         print(f"course_grader.sandbox: WARNING: not isolated ({why_not}): the code runs as this user, "
               "can read and write what it can, and is held only by CPU, file size and process limits",

@@ -1,6 +1,6 @@
 """What the launcher needs of Linux beyond the standard library: libc's mount, prctl and unshare
 (through ctypes) and their flags; files of /proc and /sys read and written with the file named in
-the error; and SetupError, raised when the sandbox cannot be built, so that CMD runs without it."""
+the error; and SetupError, raised when the sandbox cannot be built."""
 from __future__ import annotations
 
 import ctypes
@@ -18,7 +18,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class SetupError(Exception):
-    """The sandbox could not be built: CMD runs without it."""
+    """The sandbox could not be built: CMD does not run (launcher.py)."""
 
 
 def describe(err: BaseException) -> str:

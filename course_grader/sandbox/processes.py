@@ -143,7 +143,7 @@ def _wait(pid: int, block: bool = True) -> dict | None:
 
 def _child(report: int | None, body: Callable[[], object]) -> NoReturn:
     """The body of a forked process, which must never return into the launcher's code. What goes
-    wrong before CMD runs is reported as a setup error: then CMD runs without the sandbox."""
+    wrong before CMD runs is reported as a setup error: then CMD does not run at all."""
     try:
         body()
     except BaseException as err:  # noqa: BLE001 - whatever it is, there is no sandbox

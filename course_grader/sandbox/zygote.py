@@ -17,9 +17,13 @@ and the fork kills itself, and with it the sandbox (each process below dies with
 The zygote imports third-party modules only, never course_lib's reference or the grader's
 state, so that a kernel finds nothing in its memory that it could not import itself; and it
 runs no tensor operation, so that no thread pool exists when it forks. Its socket lies in a
-folder only its user (root, for a sandbox) can enter, and the sandbox sees an empty tmpfs over
-/tmp. When the zygote cannot be reached, the launcher runs as usual. Started with -I, as the
-launcher is: PYTHON* variables do not reach a program it runs, except PYTHONPATH (run_here).
+folder only its user can enter, which every sandbox it starts hides; and it serves only processes
+in its own mount and PID namespaces, never one inside a sandbox (which, without root, runs as the
+same user). Its environment, and what a launcher sends it, is the launcher's allow-list
+(launcher_environment): a kernel forked from it finds no secret of the grader's in its memory
+(/proc/self/environ, the stack frames above it). When the zygote cannot be reached, the launcher
+runs as usual. Started with -I, as the launcher is: PYTHON* variables do not reach a program it
+runs, except PYTHONPATH (run_here).
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import os
 import runpy
 import signal
 import socket
+import struct
 import sys
 import threading
 from collections.abc import Callable
@@ -111,7 +116,7 @@ def _is_this_python(path: str) -> bool:
         return False
 
 
-def _launch(conn: socket.socket, request: dict, fds: list[int]) -> None:
+def _launch(conn: socket.socket, request: dict, fds: list[int], socket_path: str) -> None:
     """In the zygote's fork: become the launcher the request describes, then report its exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the launcher waits for its children
     for number, fd in enumerate(fds[:3]):
@@ -129,7 +134,9 @@ def _launch(conn: socket.socket, request: dict, fds: list[int]) -> None:
             pass
         os.kill(os.getpid(), signal.SIGKILL)
     threading.Thread(target=die_with_launcher, daemon=True).start()
-    code = _as_python(lambda: main(request["argv"], run_here))  # argparse's errors exit with 2, as the launcher's would
+    hide_socket = f"--hide={os.path.dirname(os.path.abspath(socket_path))}"
+    # argparse's errors exit with 2, as the launcher's would
+    code = _as_python(lambda: main([hide_socket, *request["argv"]], run_here))
     _flush()
     send(conn, code=code)
     os._exit(0)
@@ -151,6 +158,9 @@ def serve(path: str) -> None:
     signal.signal(signal.SIGCHLD, _reap)
     while True:
         conn, _ = listener.accept()
+        if not _from_outside_any_sandbox(conn):
+            conn.close()
+            continue
         try:
             data, fds, _, _ = socket.recv_fds(conn, MESSAGE, 3)
         except OSError:
@@ -159,12 +169,24 @@ def serve(path: str) -> None:
         if os.fork() == 0:
             listener.close()
             try:
-                _launch(conn, json.loads(data), fds)
+                _launch(conn, json.loads(data), fds, path)
             finally:
                 os._exit(125)
         conn.close()
         for fd in fds:
             os.close(fd)
+
+
+def _from_outside_any_sandbox(conn: socket.socket) -> bool:
+    """Whether the process that connected shares this one's mount and PID namespaces: a launcher
+    started by a kernel manager does; a program in a sandbox, which could ask for a sandbox of its
+    own choosing, does not (or its namespaces cannot be read)."""
+    pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+    try:
+        return all(os.readlink(f"/proc/{pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}")
+                   for kind in ("mnt", "pid"))
+    except OSError:
+        return False
 
 
 def _reap(signum, frame) -> None:

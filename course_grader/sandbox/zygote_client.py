@@ -11,6 +11,7 @@ import socket
 import sys
 
 from course_grader.sandbox import processes
+from course_grader.sandbox.launcher import launcher_environment
 
 ENV = "COURSE_SANDBOX_ZYGOTE"
 MESSAGE = 1 << 20  # largest request: arguments and environment
@@ -32,7 +33,7 @@ def request(path: str, argv: list[str]) -> int | None:
     """Run the launcher with argv in a fork of the zygote at path: its exit code, or None if the
     zygote cannot be reached (then the caller runs the launcher itself)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env = launcher_environment(os.environ)  # no secret of the grader's in the zygote's memory
     # Blocked until they can be passed on below, as the launcher does for its own children.
     processes.remember_signal_mask()
     signal.pthread_sigmask(signal.SIG_BLOCK, processes.FORWARDED)
