@@ -22,6 +22,7 @@ ENV = "COURSE_GRADING_DIR"
 SEALED_ENV = "COURSE_SEALED"  # "grader" in the grading kernel: its hidden tests are answered in the replay
 RUNNING, POISONED, FLAGS = "running.json", "poisoned.json", "flags.json"
 KIND_LENGTH, DETAIL_LENGTH = 80, 500  # a flag as reported: whatever wrote it, it stays short
+RUNNING_LENGTH = 64 * 1024  # more is not a marker the extension wrote
 
 
 def write_json(path: str | os.PathLike, data) -> None:
@@ -67,8 +68,17 @@ class GradingDir:
             f.write(json.dumps({"cell": cell, "call": call, "event": event}))
 
     def running(self) -> dict:
-        found = read_json(self.file(RUNNING), {})
-        return found if isinstance(found, dict) else {}
+        """What running.json names, as strings: the kernel writes it, so anything else in it (too
+        long, too deeply nested, not strings) reads as nothing."""
+        try:
+            with open(self.file(RUNNING), "rb") as f:
+                data = f.read(RUNNING_LENGTH + 1)
+            found = json.loads(data) if len(data) <= RUNNING_LENGTH else {}
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(found, dict):
+            return {}
+        return {k: v[:DETAIL_LENGTH] for k, v in found.items() if k in ("cell", "call", "event") and isinstance(v, str)}
 
     def clear_running(self) -> None:
         try:
@@ -97,7 +107,7 @@ class GradingDir:
         try:
             with open(path) as f:
                 flags = [flag(str(f["kind"])[:KIND_LENGTH], str(f["detail"])[:DETAIL_LENGTH]) for f in json.load(f)]
-        except (OSError, ValueError, TypeError, KeyError) as err:
+        except (OSError, ValueError, TypeError, KeyError, RecursionError) as err:
             flags = [flag("unreadable flags", f"flags.json is not a list of {{kind, detail}} ({type(err).__name__})")]
         os.unlink(path)
         return flags

@@ -61,9 +61,9 @@ c.SandboxKernelManager.memory = "2G"  # swap included
 c.SandboxKernelManager.processes = 256  # processes plus threads: torch starts one per core
 c.SandboxKernelManager.cpu_seconds = 600  # per process; grade.py's --time-limit bounds the wall clock
 c.SandboxKernelManager.uid_base = 60000  # each sandbox runs as a user of its own, 60000-64999
-# The whole course (gradebook.db, source/ with the hidden tests, submitted/, autograded/ ...)
-# and the repository's history.
-c.SandboxKernelManager.hidden_paths = [HERE, os.path.join(os.path.dirname(HERE), ".git")]
+# The whole course (gradebook.db, source/ with the hidden tests, submitted/, autograded/ ...),
+# the repository's history, and the exchange, where every student's handed-in work waits.
+c.SandboxKernelManager.hidden_paths = [HERE, os.path.join(os.path.dirname(HERE), ".git"), c.Exchange.root]
 # course_lib's reference answers: a notebook can neither import nor read them. The hidden tests
 # never need them in the kernel (course_grader/sealed.py judges answers in nbgrader's process).
 c.SandboxKernelManager.hidden_reference_modules = [f"course_lib.{name}" for name in (*TOPICS, *REFERENCE_HELPERS)]

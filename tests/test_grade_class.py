@@ -88,6 +88,13 @@ def test_submission_digest_follows_every_file_of_the_folder(grade, tmp_path):
     assert len({first, second, grade.submission_digest(tmp_path, ASSIGNMENT, "alice")}) == 3
 
 
+def test_what_reaches_the_instructors_terminal_is_written_out_not_acted_on():
+    """A folder name or a kernel's cell holding escapes cleared the instructor's screen."""
+    from course_grader.grade_class.report import shown
+    assert shown("alice\x1b[2J\rbob\u202e") == "alice\\x1b[2J\\rbob\\u202e"
+    assert shown("Zoë 张 ok") == "Zoë 张 ok"
+
+
 def test_submission_digest_reads_no_link_nor_special_nor_huge_file(grade, tmp_path):
     """A link to /proc/kmsg stalled the read; one to a huge file took minutes: counted unread, and
     check_files refuses them before grading."""

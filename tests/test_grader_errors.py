@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from course_grader.grade_class import attempts, grading
 from course_grader.grade_class.run import Run
 from course_grader.grade_class.submissions import broken_metadata, check_files
+from course_grader.protocol import GradingDir
 from course_grader.sandbox.kernel import shadowing
 from nbgrader_course import ENV, EXERCISES, NOT_COPIED, PYTHON, new_course, points_of, read, submit
 
@@ -97,6 +98,72 @@ def test_a_kernel_that_never_ran_the_grader_is_a_grader_error_and_records_nothin
         with pytest.raises(MissingEntry):
             gb.find_submission(ASSIGNMENT, "alice")
     assert not (course / "autograded" / "alice" / ASSIGNMENT).exists()
+
+
+def test_a_sandbox_that_could_not_be_built_is_a_grader_error_at_once(tmp_path, monkeypatch):
+    """The launcher ran nothing (course_grader/sandbox/launcher.py): no zero, no second attempt."""
+    course = new_course(tmp_path, ASSIGNMENT)
+    submit(course, ASSIGNMENT, "alice", {})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    run = Run(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "dl-fundamentals", 60, 3, [], logs)
+    runs = []
+
+    def sandbox_fails(args, course_dir, grading_dir, time_limit, log, **kw):
+        runs.append(args)
+        GradingDir(grading_dir).add_flags([{"kind": "sandbox failed", "detail": "the sandbox could not be built "
+                                                                                "(mount /x: No space left on device): not run"}])
+        return 1, "[AutogradeApp | ERROR] Kernel died before replying to kernel_info\n"
+
+    monkeypatch.setattr(attempts, "run_nbgrader", sandbox_fails)
+    result = grading.grade_student(run, "alice")
+    assert result.status == "grader error" and len(runs) == 1, result
+    assert "No space left on device" in result.reasons[0]
+    with Gradebook(run.db_url, course_id=run.course_id) as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission(ASSIGNMENT, "alice")
+
+
+def test_a_student_folder_named_like_a_pattern_or_too_long_is_not_graded_and_no_other_grade_moves(tmp_path):
+    """nbgrader reads --student as a pattern: "100?" was graded as 1001 too, lowering 1001's grade;
+    a 253-character name crashed the class command (its log file's name too long)."""
+    course = new_course(tmp_path, ASSIGNMENT)
+    submit(course, ASSIGNMENT, "1001", {})
+    submit(course, ASSIGNMENT, "100?", {}, blank=True)
+    submit(course, ASSIGNMENT, "x" * 253, {}, blank=True)
+    done = grade_py(course)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "not grading '100?': the folder submitted/100? holds *, ?, [ or ]" in done.stdout, done.stdout
+    assert f"not grading '{'x' * 60}': the folder name" in done.stdout, done.stdout
+    summary = json.loads((course / "grading_logs" / ASSIGNMENT / "summary.json").read_text())
+    assert [(r["student"], r["score"]) for r in summary] == [("1001", sum(points_of(ASSIGNMENT).values()))]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dl-fundamentals") as gb:
+        assert gb.find_submission(ASSIGNMENT, "1001").score == sum(points_of(ASSIGNMENT).values())
+        assert sorted(s.id for s in gb.students) == ["1001"]
+
+
+def test_a_linked_submission_folder_is_unreadable(tmp_path):
+    """submitted/mallory -> submitted/alice: alice's work graded as mallory's."""
+    course = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, course, ignore=NOT_COPIED)
+    submit(course, ASSIGNMENT, "alice", {})
+    (course / "submitted" / "mallory").symlink_to(course / "submitted" / "alice")
+    (course / "submitted" / "eve").mkdir()
+    (course / "submitted" / "eve" / ASSIGNMENT).symlink_to(course / "submitted" / "alice" / ASSIGNMENT)
+    assert check_files(course, ASSIGNMENT, "alice")[0] is None
+    for student, link in [("mallory", "submitted/mallory"), ("eve", f"submitted/eve/{ASSIGNMENT}")]:
+        failure, _ = check_files(course, ASSIGNMENT, student)
+        assert failure == {"kind": "unreadable", "detail": f"{link} is a link: hand in a folder of your own"}
+
+
+@pytest.mark.parametrize("written", ["[" * 100000 + "]" * 100000, '{"call": {"nested": 1}, "cell": ["a"]}',
+                                     '{"call": "' + "x" * 70000 + '"}', "\xff\xfe not json"])
+def test_whatever_a_kernel_writes_in_running_json_reads_as_a_marker_or_nothing(tmp_path, written):
+    """A kernel keeps running.json current: a deeply nested one crashed the class command."""
+    (tmp_path / "running.json").write_text(written, errors="surrogateescape")
+    assert GradingDir(tmp_path).running() == {}
+    (tmp_path / "running.json").write_text('{"cell": "abc", "call": "sigmoid", "other": 1}')
+    assert GradingDir(tmp_path).running() == {"cell": "abc", "call": "sigmoid"}
 
 
 def test_files_beside_a_notebook_never_shadow_an_installed_module():

@@ -179,6 +179,24 @@ os.write(1, b"\\nlast line\\n")
 """
 
 
+TERMINALS = """
+import json, os
+try:
+    os.openpty()
+    outcome = "opened"
+except OSError as err:
+    outcome = type(err).__name__
+print(json.dumps({"pty": outcome, "pts": os.listdir("/dev/pts")}))
+"""
+
+
+@needs_isolation
+def test_the_hosts_terminals_cannot_be_used_up(tmp_path):
+    """/dev/ptmx is the host's: a kernel opening 4096 terminals left none for anyone on the machine."""
+    done, result, _ = launch(tmp_path, TERMINALS)
+    assert result == {"pty": "OSError", "pts": []}, (result, done.stderr)
+
+
 @needs_isolation
 def test_a_flood_on_the_programs_own_output_reaches_the_grader_bounded(tmp_path):
     """50 MB on each of stdout and stderr: the launcher passes on the first and last 32 kB of each,

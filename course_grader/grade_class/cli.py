@@ -35,10 +35,10 @@ from traitlets.config.loader import PyFileConfigLoader
 from course_grader.grade_class.gradebook import already_graded, missing_assignment, register_students
 from course_grader.grade_class.grading import grade_all
 from course_grader.grade_class.reference import check_reference
-from course_grader.grade_class.report import print_summary
+from course_grader.grade_class.report import print_summary, shown
 from course_grader.grade_class.run import Run
 from course_grader.grade_class.runs import hide_passwords, kernel_environment, start_forkserver, warm_launcher
-from course_grader.grade_class.submissions import submission_digest
+from course_grader.grade_class.submissions import name_problem, submission_digest
 from course_grader.protocol import write_json
 
 
@@ -82,6 +82,12 @@ def grade(args: argparse.Namespace, extra: list[str]) -> int:
     students = args.student or sorted(p.parent.name for p in submitted.glob(f"*/{args.assignment}"))
     if not students:
         print(f"no submissions of {args.assignment} in {submitted}")
+        return 1
+    refused = {s: problem for s in students if (problem := name_problem(s))}
+    for student, problem in refused.items():
+        print(f"not grading {student[:60]!r}: {shown(problem)}")
+    students = [s for s in students if s not in refused]
+    if not students:
         return 1
     logs = (args.logs or course / "grading_logs" / args.assignment).resolve()
     (logs / "finished").mkdir(parents=True, exist_ok=True)

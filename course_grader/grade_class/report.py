@@ -9,6 +9,12 @@ from course_grader.grade_class.run import Run
 from course_grader.grade_class.submissions import GRADER_ERROR, Result
 
 
+def shown(text: str) -> str:
+    """text with what a terminal would act on (escapes, carriage returns) written out: a student's
+    folder name or a kernel's cell reach the instructor's terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def shown_score(r: Result, width: int = 0) -> str:
     """The score, or "-" where the grader could not vouch for one (nothing was recorded)."""
     return f"{'-' if r.status == GRADER_ERROR else format(r.score, 'g'):>{width}}"
@@ -36,21 +42,22 @@ def plot_scores(results: list[Result], assignment: str, path: Path) -> None:
 
 
 def print_progress(done: int, total: int, r: Result) -> None:
-    print(f"  [{done}/{total}] {r.student}: {shown_score(r)} / {r.max_score:g}, {r.status} ({r.seconds:.1f} s)",
+    print(f"  [{done}/{total}] {shown(r.student)}: {shown_score(r)} / {r.max_score:g}, {r.status} ({r.seconds:.1f} s)",
           flush=True)
 
 
 def print_summary(results: list[Result], earlier: set[str], run: Run) -> None:
-    def shown(path: Path) -> Path:
+    def relative(path: Path) -> Path:
         return path.relative_to(run.course) if path.is_relative_to(run.course) else path
 
-    width = max(len(r.student) for r in results)
+    width = max(len(shown(r.student)) for r in results)
     for r in results:
         manual = " + manual" if r.needs_manual_grade else ""
         again = " (earlier run)" if r.student in earlier else ""
-        print(f"{r.student:<{width}}  {shown_score(r, 5)} / {r.max_score:g}{manual:9}  {r.seconds:5.1f} s  {r.status}{again}")
+        print(f"{shown(r.student):<{width}}  {shown_score(r, 5)} / {r.max_score:g}{manual:9}  {r.seconds:5.1f} s  "
+              f"{r.status}{again}")
         for reason in r.reasons:
-            print(f"{'':<{width}}    - {reason}")
+            print(f"{'':<{width}}    - {shown(reason)}")
     scored = [r for r in results if r.status != GRADER_ERROR]
     errors = len(results) - len(scored)
     if errors:
@@ -61,10 +68,10 @@ def print_summary(results: list[Result], earlier: set[str], run: Run) -> None:
         print(f"\nscores of {len(scores)} submission(s), out of {results[0].max_score:g}: min {min(scores):g}, "
               f"median {statistics.median(scores):g}, mean {statistics.mean(scores):.2f}, max {max(scores):g}")
         plot_scores(scored, run.assignment, run.logs / "scores.png")
-        print(f"histogram: {shown(run.logs / 'scores.png')}")
+        print(f"histogram: {relative(run.logs / 'scores.png')}")
     flagged = [r for r in results if r.flags]
     print(f"flagged: {len(flagged)} submission(s)" + ("" if flagged else ", none"))
     for r in flagged:
         for f in r.flags:
-            print(f"  {r.student:<{width}}  {f['kind']}: {f['detail']}")
-    print(f"logs and summary.json in {shown(run.logs)}")
+            print(f"  {shown(r.student):<{width}}  {shown(f['kind'])}: {shown(f['detail'])}")
+    print(f"logs and summary.json in {relative(run.logs)}")

@@ -18,6 +18,7 @@ from course_grader.protocol import flag
 # tmpfs (a page at least per file), beside what the kernel writes there.
 MiB = 1024**2
 MAX_FILES, MAX_FILE, MAX_TOTAL = 1000, 64 * MiB, 128 * MiB
+MAX_NAME = 200  # bytes of a student's folder name: STUDENT.json and STUDENT.log must fit 255
 
 # Kinds of flag that the class command raises; the grader's other parts add kinds of their own.
 TIME_LIMIT, KILLED, MISSING, UNREADABLE, EDITED, GRADER_ERROR = (
@@ -62,10 +63,25 @@ def submission_digest(course: Path, assignment: str, student: str) -> str:
     return digest.hexdigest()
 
 
+def name_problem(student: str) -> str | None:
+    """Why the class command cannot grade a student folder by this name, or None. nbgrader reads
+    --student as a pattern ("100?" matched student 1001, whose grade it then changed), and the
+    class command's log and record files carry the name."""
+    if any(c in student for c in "*?[]"):
+        return (f"the folder submitted/{student} holds *, ?, [ or ], which nbgrader reads as a pattern matching "
+                "other students: rename it")
+    if len(student.encode()) > MAX_NAME:
+        return f"the folder name submitted/{student[:40]}... is longer than {MAX_NAME} bytes: rename it"
+    return None
+
+
 def check_files(course: Path, assignment: str, student: str) -> tuple[dict | None, list[dict]]:
     """(a flag saying why nbgrader cannot read this submission at all, or None; flags of edited read-only cells)."""
     expected = sorted(p.name for p in (course / "source" / assignment).glob("*.ipynb"))
     folder = course / "submitted" / student / assignment
+    for linked in (folder.parent, folder):  # another student's work, or anything, under this name
+        if linked.is_symlink():
+            return flag(UNREADABLE, f"{linked.relative_to(course)} is a link: hand in a folder of your own"), []
     found = sorted(p.name for p in folder.glob("*.ipynb"))
     missing = [name for name in expected if name not in found]
     if missing and len(missing) == len(expected):

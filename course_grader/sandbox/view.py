@@ -10,8 +10,9 @@ import re
 from course_grader.sandbox.linux import (MOUNT_OPTIONS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
                                       MS_RDONLY, MS_REC, MS_REMOUNT, mount, read_file)
 
-# /run and /var/run hold the host's service sockets (D-Bus, databases, the Docker daemon's).
-HIDDEN_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run")
+# /run and /var/run hold the host's service sockets (D-Bus, databases, the Docker daemon's);
+# /dev/pts and /dev/ptmx the host's terminals, which a kernel never needs and could use up.
+HIDDEN_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run", "/dev/pts", "/dev/ptmx")
 
 
 def listening_sockets() -> list[str]:
