@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import platform
 import subprocess
 import sys
 import textwrap
@@ -54,6 +55,31 @@ def test_after_the_filter_no_process_or_program_starts_but_threads_do():
         """)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[1] True"
+
+
+I386_GETPID = """
+    import ctypes, mmap, os
+    # mov eax, 20 (getpid in the i386 ABI); int 0x80; ret: a system call the x86_64 numbers do not describe
+    code = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    code.write(bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3]))
+    call = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(code)))
+    if {filtered}:
+        from course_grader.sandbox.seccomp import forbid_new_processes
+        assert forbid_new_processes() is None
+    print(call() == os.getpid())
+    """
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the i386 ABI is x86_64's")
+def test_the_filter_refuses_system_calls_of_another_abi():
+    """int 0x80 reaches the i386 system calls, whose numbers differ (2 is fork there): the filter,
+    reading x86_64 numbers, must refuse them all, not let them through."""
+    unfiltered = run_python(I386_GETPID.format(filtered=False))
+    if unfiltered.returncode != 0:
+        pytest.skip(f"this kernel runs no i386 system calls (exit {unfiltered.returncode})")
+    assert unfiltered.stdout.strip() == "True"
+    filtered = run_python(I386_GETPID.format(filtered=True))
+    assert (filtered.returncode, filtered.stdout.strip()) == (0, "False"), filtered.stderr
 
 
 @pytest.mark.parametrize("path", ["torch.relu(z)", "z.relu()", "torch.ops.aten.relu.default(z)",

@@ -197,6 +197,35 @@ def test_the_hosts_terminals_cannot_be_used_up(tmp_path):
     assert result == {"pty": "OSError", "pts": []}, (result, done.stderr)
 
 
+KEYRINGS = """
+import ctypes, json
+libc = ctypes.CDLL(None, use_errno=True)
+key = libc.syscall(248, b"user", b"left-for-the-next-student", b"answer", 6, -4)  # add_key to the user keyring
+outcome = {"add_key": key if key == -1 else "added", "errno": ctypes.get_errno(),
+           "keys": open("/proc/keys").read().splitlines()}
+print(json.dumps(outcome))
+"""
+
+
+@needs_isolation
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the program calls add_key by its x86_64 number")
+def test_the_hosts_keyrings_are_closed_to_the_kernel(tmp_path):
+    """Keyrings are the host's: a key added to uid 60000+n's user keyring waited there for the next
+    student given that uid, and the session keyring inherited from the grader held its keys."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    graders = libc.syscall(248, b"user", b"the-graders-token", b"hunter2", 7, -3)  # the session keyring
+    if graders == -1:
+        pytest.skip(f"this host refuses keyrings to the grader too (errno {ctypes.get_errno()})")
+    try:
+        done, result, _ = launch(tmp_path, KEYRINGS)
+    finally:
+        libc.syscall(250, 3, graders)  # KEYCTL_REVOKE
+    assert result is not None, done.stderr
+    assert (result["add_key"], result["errno"]) == (-1, 1), result  # EPERM
+    assert not any("the-graders-token" in key for key in result["keys"]), result
+
+
 @needs_isolation
 def test_a_flood_on_the_programs_own_output_reaches_the_grader_bounded(tmp_path):
     """50 MB on each of stdout and stderr: the launcher passes on the first and last 32 kB of each,

@@ -19,7 +19,8 @@ processes until the machine stalls or take all its memory. The launcher runs CMD
   capped size as its scratch folder; as another user: in a user namespace, as an unprivileged
   user there, without any capability (user_namespace.py); no new privileges either way
   (setuid programs stay unprivileged), with RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NPROC, no core dumps,
-  and, without a memory cgroup, RLIMIT_DATA;
+  and, without a memory cgroup, RLIMIT_DATA; with a session keyring of its own and no keyring
+  call allowed (seccomp.py): the host's keyrings hold the grader's keys and outlive a sandbox;
 - with its stdout and stderr bounded: the first and last 32 kB of each reach the grader.
 
 With COURSE_GRADING_DIR set (the class command; course_grader/protocol.py), the sandbox sees

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x8000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
@@ -13,6 +14,8 @@ MS_REC, MS_PRIVATE, MS_RELATIME = 0x4000, 0x40000, 0x200000
 MOUNT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
                  "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+KEYCTL_JOIN_SESSION_KEYRING = 1
+_KEYCTL = {"x86_64": 250, "aarch64": 219}  # the system call's number; libc has no wrapper
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -48,6 +51,14 @@ def prctl(option: int, value: int) -> None:
 
 def unshare(flags: int) -> None:
     _call(_libc.unshare(flags), "unshare")
+
+
+def join_new_session_keyring() -> None:
+    """A new, empty session keyring in place of the inherited one (the grader's, holding its keys);
+    nothing where keyrings are unavailable (a container's seccomp profile often refuses them)."""
+    number = _KEYCTL.get(platform.machine())
+    if number is not None:
+        _libc.syscall(ctypes.c_long(number), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None)
 
 
 def write_file(path: str, text: str) -> None:

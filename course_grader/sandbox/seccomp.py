@@ -1,4 +1,5 @@
-"""No new processes and no new programs: a seccomp filter for the grader's replay of a submission.
+"""Seccomp filters: no new processes and no new programs, for the grader's replay of a submission;
+no keyrings, for every sandbox (processes.py).
 
 `forbid_new_processes()` makes fork, vfork, clone without CLONE_THREAD, execve and execveat fail
 with EPERM in this process and everything it starts, for good (a filter cannot be removed). Threads
@@ -26,21 +27,30 @@ RET_ERRNO = 0x00050000
 NR, ARCH, ARG0 = 0, 4, 16
 LD_W_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
 
-# machine -> (audit arch, forbidden outright, clone, clone3, first number of another ABI or None)
-SYSCALLS = {
-    "x86_64": (0xC000003E, (57, 58, 59, 322), 56, 435, 0x40000000),  # fork vfork execve execveat; x32 above
-    "aarch64": (0xC00000B7, (221, 281), 220, 435, None),                # execve execveat
+# machine -> (audit arch, first number of another ABI or None). A system call of another
+# architecture (x86_64's int 0x80, the i386 ABI) or ABI (x32) is refused: it would carry other numbers.
+ARCHES = {"x86_64": (0xC000003E, 0x40000000), "aarch64": (0xC00000B7, None)}
+# machine -> (forbidden outright, clone, clone3)
+NEW_PROCESSES = {
+    "x86_64": ((57, 58, 59, 322), 56, 435),  # fork vfork execve execveat
+    "aarch64": ((221, 281), 220, 435),       # execve execveat
 }
+KEYRINGS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}  # add_key request_key keyctl
 
 
-def _program(arch: int, refused: tuple[int, ...], clone: int, clone3: int, other_abi: int | None) -> list[tuple]:
-    """The filter as (code, jump if true, jump if false, k); jumps count the instructions skipped."""
-    body = [("ld", ARCH), ("jne", arch, "allow"), ("ld", NR)]
+def _program(arch: int, other_abi: int | None, refused: tuple[int, ...], clone: int | None = None,
+             clone3: int | None = None) -> list[tuple]:
+    """The filter as (code, jump if true, jump if false, k); jumps count the instructions skipped.
+    With clone: clone without CLONE_THREAD refused too, clone3 ENOSYS."""
+    body = [("ld", ARCH), ("jne", arch, "refuse"), ("ld", NR)]
     if other_abi is not None:
         body.append(("jge", other_abi, "refuse"))
     body += [("jeq", nr, "refuse") for nr in refused]
-    body += [("jeq", clone3, "nosys"), ("jne", clone, "allow"), ("ld", ARG0), ("jset", CLONE_THREAD, "allow"),
-             ("label", "refuse"), ("ret", RET_ERRNO | errno.EPERM),
+    if clone is None:
+        body.append(("ret", RET_ALLOW))
+    else:
+        body += [("jeq", clone3, "nosys"), ("jne", clone, "allow"), ("ld", ARG0), ("jset", CLONE_THREAD, "allow")]
+    body += [("label", "refuse"), ("ret", RET_ERRNO | errno.EPERM),
              ("label", "nosys"), ("ret", RET_ERRNO | errno.ENOSYS),
              ("label", "allow"), ("ret", RET_ALLOW)]
     labels, position = {}, 0
@@ -67,11 +77,23 @@ def _program(arch: int, refused: tuple[int, ...], clone: int, clone3: int, other
 
 
 def forbid_new_processes() -> str | None:
-    """Install the filter; None when it holds, else why not (it is then not installed)."""
+    """Install the filter of new processes and programs; None when it holds, else why not (it is
+    then not installed)."""
+    return _install(lambda machine: _program(*ARCHES[machine], *NEW_PROCESSES[machine]))
+
+
+def forbid_keyrings() -> str | None:
+    """Refuse add_key, request_key and keyctl: the host's keyrings outlive a sandbox (a key added
+    to the user keyring of uid 60000+n waits there for the next student given that uid) and the
+    session keyring inherited from the grader holds the grader's keys. None when it holds."""
+    return _install(lambda machine: _program(*ARCHES[machine], KEYRINGS[machine]))
+
+
+def _install(program_for) -> str | None:
     machine = platform.machine()
-    if not os.uname().sysname == "Linux" or machine not in SYSCALLS:
+    if not os.uname().sysname == "Linux" or machine not in ARCHES:
         return f"no seccomp filter for {os.uname().sysname} on {machine}"
-    program = _program(*SYSCALLS[machine])
+    program = program_for(machine)
     raw = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
     buffer = ctypes.create_string_buffer(raw, len(raw))
 
