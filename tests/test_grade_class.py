@@ -106,8 +106,27 @@ def test_submission_digest_reads_no_link_nor_special_nor_huge_file(grade, tmp_pa
     with open(folder / "huge.bin", "wb") as f:
         f.truncate(2**40)  # a terabyte, sparse
     first = grade.submission_digest(tmp_path, ASSIGNMENT, "mallory")
-    (folder / "kmsg").unlink()
-    (folder / "kmsg").symlink_to("/dev/zero")
+    (folder / "huge.bin").unlink()  # what check_files would refuse next: the link
+    second = grade.submission_digest(tmp_path, ASSIGNMENT, "mallory")
+    (folder / "kmsg").unlink()  # then the FIFO
+    assert len({first, second, grade.submission_digest(tmp_path, ASSIGNMENT, "mallory")}) == 3
+
+
+def test_submission_digest_reads_nothing_of_a_folder_past_the_caps(grade, tmp_path, monkeypatch):
+    """Hard links to one sparse 64 MiB file cost no disk, yet each was read whole: hours for the
+    class command before anyone was graded."""
+    folder = tmp_path / "submitted" / "mallory" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    with open(folder / "sparse.bin", "wb") as f:
+        f.truncate(64 * 2**20)
+    for i in range(3):
+        os.link(folder / "sparse.bin", folder / f"link{i}.bin")
+
+    def read_bytes(path):
+        raise AssertionError(f"{path} read")
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    first = grade.submission_digest(tmp_path, ASSIGNMENT, "mallory")
+    os.truncate(folder / "sparse.bin", 60 * 2**20)
     assert grade.submission_digest(tmp_path, ASSIGNMENT, "mallory") != first
 
 

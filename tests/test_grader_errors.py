@@ -183,6 +183,8 @@ def test_files_beside_a_notebook_never_shadow_an_installed_module():
      "big.bin holds 65 MiB, more than the 64 MiB"),
     (lambda f: [os.truncate(f / f"part{i}", 50 * 2**20) for i in range(3) if (f / f"part{i}").touch() is None],
      "more than the 128 MiB a submission may hold"),
+    # 990 nested folders passed the count, then overflowed the recursive copy into the sandbox
+    (lambda f: (f / os.path.join(*["d"] * 17)).mkdir(parents=True), "folders nested more than 16 deep"),
 ])
 def test_links_special_files_and_bad_timestamps_are_unreadable_before_nbgrader_copies_them(tmp_path, make, says):
     course = tmp_path / "exercises"

@@ -6,6 +6,7 @@ and recorded.
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from course_grader.protocol import flag
 # tmpfs (a page at least per file), beside what the kernel writes there.
 MiB = 1024**2
 MAX_FILES, MAX_FILE, MAX_TOTAL = 1000, 64 * MiB, 128 * MiB
+MAX_DEPTH = 16  # folders within folders
 MAX_NAME = 200  # bytes of a student's folder name: STUDENT.json and STUDENT.log must fit 255
 
 # Kinds of flag that the class command raises; the grader's other parts add kinds of their own.
@@ -44,23 +46,60 @@ class Result:
 
 
 def submission_digest(course: Path, assignment: str, student: str) -> str:
-    """sha256 of the submitted folder: every file's name and bytes (timestamp.txt included). A link,
-    a special file or a file past the size cap counts by its name and what it is, unread (a link to
-    /proc/kmsg would stall the read, one to a huge file take minutes); check_files refuses them."""
+    """sha256 of the submitted folder: every file's name and bytes (timestamp.txt included). Past
+    the caps, or with a link or special file, names and sizes alone, nothing read (a link to
+    /proc/kmsg stalled the read; thousands of large files took hours): check_files refuses it."""
     folder = course / "submitted" / student / assignment
+    entries, problem = contents(folder)
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        info = path.lstat()
-        if stat.S_ISDIR(info.st_mode):
-            continue
-        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE:
-            data = path.read_bytes()
-            digest.update(f"{path.relative_to(folder)}\0{len(data)}\0".encode())
+    for name, info in entries:
+        if problem is None:
+            data = (folder / name).read_bytes()
+            digest.update(f"{name}\0{len(data)}\0".encode())
             digest.update(data)
         else:
-            digest.update(f"{path.relative_to(folder)}\0mode {info.st_mode:o}, {info.st_size} bytes, "
-                          f"changed {info.st_mtime_ns}\0".encode())
+            digest.update(f"{name}\0mode {info.st_mode:o}, {info.st_size} bytes, changed {info.st_mtime_ns}\0".encode())
+    if problem is not None:
+        digest.update(problem.encode())
     return digest.hexdigest()
+
+
+def contents(folder: Path) -> tuple[list[tuple[str, os.stat_result]], str | None]:
+    """(the regular files below folder as (path relative to it, lstat), in order; why nbgrader must
+    not copy the folder, or None). One walk, iterative, following no link, stopped at the first
+    problem: a link or special file (FIFO, device, socket), which nbgrader, running as the grader,
+    would follow or read; more entries, bytes or depth than the caps, which would not fit the
+    sandbox's scratch tmpfs or would overflow a recursive copy."""
+    files, count, total, stack = [], 0, 0, [("", 0)]
+    if not folder.is_dir():  # nothing handed in: check_files says so
+        return files, None
+    while stack:
+        relative, depth = stack.pop()
+        with os.scandir(folder / relative) as found:
+            children = sorted(found, key=lambda entry: entry.name)
+        for entry in children:
+            name = os.path.join(relative, entry.name)
+            info = entry.stat(follow_symlinks=False)
+            count += 1
+            if stat.S_ISLNK(info.st_mode):
+                return files, f"{name} is a link"
+            if count > MAX_FILES:
+                return files, f"more than {MAX_FILES} files and folders"
+            if stat.S_ISDIR(info.st_mode):
+                if depth + 1 >= MAX_DEPTH:
+                    return files, f"{name}: folders nested more than {MAX_DEPTH} deep"
+                stack.append((name, depth + 1))
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                return files, f"{name} is not a regular file"
+            if info.st_size > MAX_FILE:
+                return files, f"{name} holds {info.st_size / MiB:.0f} MiB, more than the {MAX_FILE // MiB} MiB a file may hold"
+            total += info.st_size
+            if total > MAX_TOTAL:
+                return files, f"the files hold more than the {MAX_TOTAL // MiB} MiB a submission may hold"
+            files.append((name, info))
+    files.sort(key=lambda file: Path(file[0]).parts)  # the order of the digests recorded before
+    return files, None
 
 
 def name_problem(student: str) -> str | None:
@@ -90,7 +129,7 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
             return flag(MISSING, f"{', '.join(missing)} not found; the folder holds {', '.join(others)}: "
                                  f"rename it to {missing[0]} and grade again"), []
         return flag(MISSING, f"{', '.join(missing)} not found in {folder.relative_to(course)}"), []
-    odd = special_files(folder)
+    odd = contents(folder)[1]
     if odd:
         return flag(UNREADABLE, f"{odd}: hand in regular files only"), []
     stamp = folder / "timestamp.txt"
@@ -114,29 +153,6 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
                                     f"(or start again from the release) and hand it in again"), []
         notes += edited_cells(release, submitted)
     return None, notes
-
-
-def special_files(folder: Path) -> str | None:
-    """What in a submitted folder nbgrader must not copy, described, or None: a link or special
-    file (FIFO, device, socket), which nbgrader, running as the grader, would follow or read; more
-    files or bytes than the caps, which would not fit the sandbox's scratch tmpfs."""
-    count = total = 0
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder)
-        if path.is_symlink():
-            return f"{name} is a link"
-        if not (path.is_file() or path.is_dir()):
-            return f"{name} is not a regular file"
-        count += 1
-        if count > MAX_FILES:
-            return f"more than {MAX_FILES} files and folders"
-        size = path.lstat().st_size
-        if size > MAX_FILE:
-            return f"{name} holds {size / MiB:.0f} MiB, more than the {MAX_FILE // MiB} MiB a file may hold"
-        total += size
-        if total > MAX_TOTAL:
-            return f"the files hold more than the {MAX_TOTAL // MiB} MiB a submission may hold"
-    return None
 
 
 def broken_metadata(release, submitted) -> str | None:
