@@ -253,6 +253,46 @@ def test_the_only_writable_place_is_scratch_and_hidden_paths_cannot_be_read(tmp_
     assert kinds(flags) == []
 
 
+ELSEWHERE = """
+import json, os
+outcome = {{"data": sorted(os.listdir({data!r})) == {data_listing!r}}}
+for path in {copies!r}:
+    try:
+        outcome[path] = open(path).read()
+    except OSError as err:
+        outcome[path] = type(err).__name__
+print(json.dumps(outcome))
+"""
+
+
+@needs_isolation
+@needs_root
+def test_other_copies_of_the_course_on_the_machine_cannot_be_read_but_the_data_can(tmp_path, monkeypatch):
+    """Only this course's folders were hidden: a worktree or last year's copy elsewhere (attack
+    review: /work/wt-lab's source/ and reference answers) was readable. Every folder at / but the
+    system's is hidden; the Python, the course's packages and COURSE_DATA_DIR are bound back."""
+    copies = []
+    for top in ("srv", "home", "var", "opt-course-test"):  # the last: a machine's own folder at /
+        folder = Path("/", top, f"course-sandbox-test-{os.getpid()}")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "solutions.ipynb").write_text("SOLUTIONS")
+        folder.chmod(0o755)
+        copies.append(folder)
+    data = tmp_path / "data"
+    (data / "MNIST").mkdir(parents=True)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
+    try:
+        done, result, _ = launch(tmp_path, ELSEWHERE.format(data=str(data), data_listing=["MNIST"],
+                                                            copies=[str(c / "solutions.ipynb") for c in copies]))
+    finally:
+        for folder in copies:
+            shutil.rmtree(folder)
+        Path("/opt-course-test").rmdir()
+    assert result is not None, done.stderr
+    assert result.pop("data") is True, result
+    assert set(result.values()) == {"FileNotFoundError"}, result
+
+
 REFERENCE = """
 import importlib, json, sys
 import course_lib.grading  # the grading helpers stay importable

@@ -17,7 +17,7 @@ from course_grader.sandbox import user_namespace
 from course_grader.sandbox.linux import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, SetupError, describe, read_file, unshare
 from course_grader.sandbox.processes import Box, RunHere, remember_signal_mask, run_in_sandbox, run_plain, user_count
 from course_grader.sandbox.scratch import mount_scratch, scratch_flags, unmount_scratch, unmount_when_killed
-from course_grader.sandbox.view import HIDDEN_ALWAYS, give
+from course_grader.sandbox.view import HIDDEN_ALWAYS, give, outside_the_system
 
 # What CMD (a grading kernel) may see of the grader's environment: an allow-list, so that an
 # instructor's secrets (PGPASSWORD, cloud keys, the gradebook's URL) never reach a submission's
@@ -131,6 +131,13 @@ def _cpu_flags(result: dict, limits: Limits) -> list[dict]:
     return []
 
 
+def kernel_reads(environ: dict) -> list[str]:
+    """Folders the kernel reads wherever they lie, hidden or not: the course's data and the
+    libraries of LD_LIBRARY_PATH."""
+    found = [environ.get("COURSE_DATA_DIR", ""), *environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)]
+    return [p for p in found if p and os.path.isdir(p)]
+
+
 def why_not_isolated() -> str | None:
     """Why this host cannot make a sandbox at all; None where it can (root with its capabilities,
     or a user namespace): tried in a child that makes the namespaces and exits."""
@@ -162,8 +169,8 @@ def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | N
     limits = limits or Limits()
     remember_signal_mask()
     scratch = os.path.realpath(scratch)
-    hidden = [os.path.realpath(p) for p in (*HIDDEN_ALWAYS, *hidden)]
-    readable = [os.path.realpath(p) for p in readable]
+    hidden = [os.path.realpath(p) for p in (*HIDDEN_ALWAYS, *outside_the_system(), *hidden)]
+    readable = [os.path.realpath(p) for p in (*readable, *kernel_reads(os.environ))]
     env = passed_environment(os.environ)
     env.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)
     why_not = why_not_isolated()

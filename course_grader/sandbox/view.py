@@ -13,6 +13,19 @@ from course_grader.sandbox.linux import (MOUNT_OPTIONS, MS_BIND, MS_NODEV, MS_NO
 # /run and /var/run hold the host's service sockets (D-Bus, databases, the Docker daemon's);
 # /dev/pts and /dev/ptmx the host's terminals, which a kernel never needs and could use up.
 HIDDEN_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run", "/dev/pts", "/dev/ptmx")
+# The system's folders at /; every other one (/home, /root, /srv, /mnt, /var, a machine's own
+# /work or /data) is hidden: other copies of the course, with their hidden tests and reference
+# answers, lie there. What the sandbox must read in them (the Python, the course's packages,
+# COURSE_DATA_DIR) is bound back.
+SYSTEM_FOLDERS = frozenset({"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "dev", "proc",
+                            "sys", "nix", "gnu", "snap"})
+
+
+def outside_the_system() -> list[str]:
+    """The folders at / that are not the system's. A link there (/lib on a merged-/usr host) leads
+    to a folder that is either the system's or hidden itself."""
+    with os.scandir("/") as entries:
+        return sorted(e.path for e in entries if e.name not in SYSTEM_FOLDERS and e.is_dir(follow_symlinks=False))
 
 
 def listening_sockets() -> list[str]:
