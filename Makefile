@@ -31,7 +31,7 @@ system-deps:
 
 # The library, the exercises and the browser in tests/; every lesson under nbval, outputs compared.
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=30
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=300 notebooks
 
 test-lib: $(STAMP)
