@@ -14,6 +14,8 @@ JupyterLab, whether a slider really redraws its figure, and whether the formgrad
   exercises/source pasted into its solution cells, passes every visible test in JupyterLab; the
   first release is also run blank: Run All stops at its first test cell with the course's "not
   implemented yet" message (what a learner sees first), not with a crash of the page;
+- a release's setup and test cells (nbgrader's read-only cells) can be neither typed into nor
+  deleted, while a solution cell can;
 - nbgrader's formgrader (/formgrader) opens in the same JupyterLab and lists the assignments. That
   JupyterLab is started by `make lab` in a copy of the repository, as a user starts it.
 
@@ -558,6 +560,57 @@ def test_release_with_reference_solutions_passes_its_visible_tests(browser, cour
         assert result == "true" and not _not_run(cells), f"{rel}: not every cell ran ({result})"
         assert any(_is_test_cell(c) for c in cells), f"{rel}: no visible test cell"
         page.screenshot(path=str(ARTIFACTS / f"exercise_{assignment}_solved.png"))
+    finally:
+        _close(page, course_lab)
+
+
+JS_TRY_DELETE = """async (index) => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    panel.content.activeCellIndex = index;
+    panel.content.deselectAll();
+    await window.jupyterapp.commands.execute('notebook:delete-cell');
+    return panel.content.model.cells.length;
+}"""
+
+
+def _type_into(page, index: int, text: str) -> None:
+    """Click into the editor of cell `index` and type, as a learner would."""
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")  # back to command mode
+
+
+@needs_release
+def test_test_and_setup_cells_can_be_neither_edited_nor_deleted_in_jupyterlab(browser, course_lab):
+    """nbgrader's generate_assignment (its LockCells step) marks the test and setup cells
+    "editable": false and "deletable": false; JupyterLab must honour both. A solution cell, typed
+    into and deleted the same way, shows that the keystrokes and the command do reach the page."""
+    assignment = release_ids[0]
+    rel = f"exercises/release/{assignment}/{assignment}.ipynb"
+    page = _open(browser, course_lab, rel)
+    try:
+        before = page.evaluate(JS_CELLS)
+        locked = {i: c for i, c in enumerate(before) if c["type"] == "code" and (c["nbgrader"] or {}).get("locked")}
+        answer = next(i for i, c in enumerate(before) if c["type"] == "code" and (c["nbgrader"] or {}).get("solution"))
+        kinds = {(c["nbgrader"] or {}).get("grade") for c in locked.values()}
+        assert kinds == {True, False}, f"{rel}: expected a setup cell and test cells among {sorted(locked)}"
+
+        for i in [*locked, answer]:
+            _type_into(page, i, "\n# edited")
+        after = page.evaluate(JS_CELLS)
+        edited = [before[i]["nbgrader"]["grade_id"] for i in locked if after[i]["source"] != before[i]["source"]]
+        assert not edited, f"{rel}: typing changed the read-only cells {edited}"
+        assert after[answer]["source"] != before[answer]["source"], "typing into the solution cell changed nothing"
+
+        for i in locked:
+            assert page.evaluate(JS_TRY_DELETE, i) == len(before), (
+                f"{rel}: the read-only cell {before[i]['nbgrader']['grade_id']} was deleted")
+        assert [c["source"] for c in page.evaluate(JS_CELLS)] == [c["source"] for c in after]
+        unlocked = next(i for i, c in enumerate(before) if c["type"] == "markdown" and not c["nbgrader"])
+        assert page.evaluate(JS_TRY_DELETE, unlocked) == len(before) - 1, "deleting a plain cell did nothing"
     finally:
         _close(page, course_lab)
 
