@@ -22,8 +22,13 @@ $(STAMP): pyproject.toml course_grader/pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./course_grader
 	touch $(STAMP)
 
+# JupyterLab on the whole repository, opening lesson 1. The root's nbgrader_config.py points the
+# formgrader at exercises/; the formgrader runs `alembic` from PATH to create the gradebook, so the
+# environment's bin/ goes first on PATH even when it was never activated.
+# LAB_ARGS: more options for jupyter lab, e.g. make lab LAB_ARGS=--port=9999
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_neurons.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --notebook-dir=. notebooks/01_neurons.ipynb \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Debian's Chromium (browser test) and PostgreSQL (gradebook test); nothing to do when they are there.
 system-deps:

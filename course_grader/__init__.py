@@ -8,6 +8,7 @@
   notebook's code read for calls of a function's PyTorch twin;
 - kernel_extension.py: what the grader adds to the grading kernel; protocol.py: the files through
   which grader and kernel talk;
+- feedback.py, templates/: the feedback page, where what waits for hand grading says so;
 - sandbox/: the grading kernel's sandbox and its warm launcher;
 - grade_class/: the class command.
 

@@ -2,11 +2,12 @@
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
+from course_grader import feedback
 from course_grader.sealed_execute import SealedExecute
 from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
 
@@ -41,8 +42,13 @@ c.Execute.extra_arguments = [
 # edited one is restored from the gradebook in any case.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback shows each test cell without its hidden part.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+# Feedback shows each test cell without its hidden part, and a written answer not graded by hand
+# yet as "graded by hand later", not as 0 points (course_grader/feedback.py). Set for
+# GenerateFeedback's exporter alone: the formgrader renders with a template of its own.
+c.GenerateFeedback.preprocessors = [feedback.PendingGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+c.GenerateFeedback.HTMLExporter.template_name = feedback.TEMPLATE
+c.GenerateFeedback.HTMLExporter.template_file = feedback.TEMPLATE_FILE
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = feedback.TEMPLATE_DIRS
 
 # nbgrader's autograde steps, with Execute replaced by SealedExecute: the hidden tests' verdict is
 # reached in nbgrader's process, out of reach of the learner's code (course_grader/sealed.py).

@@ -14,7 +14,10 @@ JupyterLab, whether a slider really redraws its figure, and whether the formgrad
   exercises/source pasted into its solution cells, passes every visible test in JupyterLab; the
   first release is also run blank: Run All stops at its first test cell with the course's "not
   implemented yet" message (what a learner sees first), not with a crash of the page;
-- nbgrader's formgrader (/formgrader) opens in the same JupyterLab and lists the assignments.
+- a release's setup and test cells (nbgrader's read-only cells) can be neither typed into nor
+  deleted, while a solution cell can;
+- nbgrader's formgrader (/formgrader) opens in the same JupyterLab and lists the assignments. That
+  JupyterLab is started by `make lab` in a copy of the repository, as a user starts it.
 
 Browser: Debian's Chromium (/usr/bin/chromium, installed by scripts/install_system_deps.sh)
 driven by the pip package `playwright`; nothing is downloaded by the test. Without Chromium or
@@ -34,6 +37,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -112,9 +116,15 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A JupyterLab server serving `root` on a free localhost port, with its own state in `state`."""
+    """A JupyterLab server serving `root` on a free localhost port, with its own state in `state`.
 
-    def __init__(self, root: Path, state: Path, extra_env: dict[str, str] | None = None):
+    With via_make, it is started by `make lab` in `root` (a copy of the repository), as a user
+    starts it, with only this test's options added through LAB_ARGS; nbgrader's formgrader then
+    finds `alembic` only if the Makefile puts the environment's bin/ on PATH, as it must for a user
+    who never activated it.
+    """
+
+    def __init__(self, root: Path, state: Path, extra_env: dict[str, str] | None = None, via_make: bool = False):
         self.root, self.state = root, state
         self.port, self.token = _free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -124,18 +134,22 @@ class Lab:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
         workspaces.mkdir(parents=True, exist_ok=True)
+        path_without_env = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and Path(d) != BIN]
         env = {**os.environ, **(extra_env or {}),
                "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
                "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
-               # nbgrader's formgrader runs `alembic` from PATH
-               "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-        cmd = [str(BIN / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={self.token}",
-               "--LabApp.expose_app_in_browser=True",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--ServerApp.port_retries=0"]
-        if os.geteuid() == 0:
-            cmd.append("--allow-root")
+               # nbgrader's formgrader runs `alembic` from PATH; `make lab` must put it there itself
+               "PATH": os.pathsep.join(path_without_env if via_make else [str(BIN), *path_without_env])}
+        options = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+                   "--LabApp.expose_app_in_browser=True",
+                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   "--ServerApp.port_retries=0"]
+        if via_make:  # the Makefile adds --notebook-dir=. and, as root, --allow-root
+            cmd = ["make", "--no-print-directory", "lab", f"BIN={BIN}", f"LAB_ARGS={' '.join(options)}"]
+        else:
+            cmd = [str(BIN / "jupyter-lab"), *options, f"--ServerApp.root_dir={root}"]
+            if os.geteuid() == 0:
+                cmd.append("--allow-root")
         self.log_path = state / "jupyterlab.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -265,15 +279,19 @@ def _not_run(cells: list[dict]) -> list[int]:
             if c["type"] == "code" and c["source"].strip() and c["execution_count"] is None]
 
 
-def _open_and_run(context, lab: Lab, rel_path: str, timeout_s: int):
-    """Open a notebook in a new page, wait for its kernel, Run All; return (page, result, cells)."""
+def _open(context, lab: Lab, rel_path: str):
+    """Open a notebook in a new page and wait for its kernel; return the page."""
     page = context.new_page()
-    console_errors: list[str] = []
-    page.on("pageerror", lambda e: console_errors.append(str(e)))
     page.goto(lab.open_url(f"/lab/tree/{rel_path}?reset"))
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
     status = page.evaluate(JS_WAIT_KERNEL, rel_path)
     assert status == "idle", f"{rel_path}: kernel not ready ({status})\n{lab.log_tail()}"
+    return page
+
+
+def _open_and_run(context, lab: Lab, rel_path: str, timeout_s: int):
+    """Open a notebook in a new page, wait for its kernel, Run All; return (page, result, cells)."""
+    page = _open(context, lab, rel_path)
     result = page.evaluate(JS_RUN_ALL, timeout_s * 1000)
     assert result != "timeout", f"{rel_path}: Run All did not finish in {timeout_s} s"
     return page, result, page.evaluate(JS_CELLS)
@@ -472,12 +490,28 @@ def _with_solutions(release: Path) -> nbformat.NotebookNode:
     return nb
 
 
+# What `make lab` needs of a clone: its Makefile, the files its set-up stamp depends on, lesson 1
+# (which it opens), the root's nbgrader_config.py and the course.
+MAKE_LAB_FILES = ["Makefile", "pyproject.toml", "course_grader/pyproject.toml", "constraints.txt",
+                  "nbgrader_config.py", "notebooks/01_neurons.ipynb"]
+
+
 @pytest.fixture(scope="module")
 def course_lab(tmp_path_factory):
+    """JupyterLab started by `make lab` in a copy of the repository, as a user starts it (serving
+    the repository's root, no nbgrader setting in the environment, the environment not activated)."""
     _require_browser()
-    course = _copy_course(tmp_path_factory.mktemp("lab-course") / "exercises")
-    exchange = tmp_path_factory.mktemp("nbgrader-exchange")
-    lab = Lab(course, tmp_path_factory.mktemp("lab-course-state"), {"NBGRADER_EXCHANGE": str(exchange)})
+    if not shutil.which("make"):
+        _unavailable("make not found: the exercises are served by `make lab`")
+    repository = tmp_path_factory.mktemp("lab-course")
+    for name in MAKE_LAB_FILES:
+        (repository / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, repository / name)
+    _copy_course(repository / "exercises")
+    # set up already: the stamp is newer than what it depends on, so make installs nothing
+    (repository / ".venv").mkdir()
+    (repository / ".venv" / ".installed").touch()
+    lab = Lab(repository, tmp_path_factory.mktemp("lab-course-state"), via_make=True)
     yield lab
     lab.stop()
 
@@ -496,7 +530,7 @@ release_ids = [p.parent.name for p in RELEASES] or ["none"]
 @needs_release
 @pytest.mark.parametrize("assignment", release_ids[:1])  # one is enough: the message is the course's
 def test_blank_release_reports_not_implemented_in_its_first_test(browser, course_lab, assignment):
-    rel = f"release/{assignment}/{assignment}.ipynb"
+    rel = f"exercises/release/{assignment}/{assignment}.ipynb"
     page, result, cells = _open_and_run(browser, course_lab, rel, EXERCISE_RUN_TIMEOUT_S)
     try:
         errored = [i for i, c in enumerate(cells) if any(o["output_type"] == "error" for o in c["outputs"])]
@@ -515,7 +549,7 @@ def test_blank_release_reports_not_implemented_in_its_first_test(browser, course
 @needs_release
 @pytest.mark.parametrize("assignment", release_ids)
 def test_release_with_reference_solutions_passes_its_visible_tests(browser, course_lab, assignment):
-    release = course_lab.root / "release" / assignment / f"{assignment}.ipynb"
+    release = course_lab.root / "exercises" / "release" / assignment / f"{assignment}.ipynb"
     solved = release.with_name(f"{assignment}_solved.ipynb")
     nbformat.write(_with_solutions(release), solved)
     rel = str(solved.relative_to(course_lab.root))
@@ -530,14 +564,71 @@ def test_release_with_reference_solutions_passes_its_visible_tests(browser, cour
         _close(page, course_lab)
 
 
+JS_TRY_DELETE = """async (index) => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    panel.content.activeCellIndex = index;
+    panel.content.deselectAll();
+    await window.jupyterapp.commands.execute('notebook:delete-cell');
+    return panel.content.model.cells.length;
+}"""
+
+
+def _type_into(page, index: int, text: str) -> None:
+    """Click into the editor of cell `index` and type, as a learner would."""
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")  # back to command mode
+
+
+@needs_release
+def test_test_and_setup_cells_can_be_neither_edited_nor_deleted_in_jupyterlab(browser, course_lab):
+    """nbgrader's generate_assignment (its LockCells step) marks the test and setup cells
+    "editable": false and "deletable": false; JupyterLab must honour both. A solution cell, typed
+    into and deleted the same way, shows that the keystrokes and the command do reach the page."""
+    assignment = release_ids[0]
+    rel = f"exercises/release/{assignment}/{assignment}.ipynb"
+    page = _open(browser, course_lab, rel)
+    try:
+        before = page.evaluate(JS_CELLS)
+        locked = {i: c for i, c in enumerate(before) if c["type"] == "code" and (c["nbgrader"] or {}).get("locked")}
+        answer = next(i for i, c in enumerate(before) if c["type"] == "code" and (c["nbgrader"] or {}).get("solution"))
+        kinds = {(c["nbgrader"] or {}).get("grade") for c in locked.values()}
+        assert kinds == {True, False}, f"{rel}: expected a setup cell and test cells among {sorted(locked)}"
+
+        for i in [*locked, answer]:
+            _type_into(page, i, "\n# edited")
+        after = page.evaluate(JS_CELLS)
+        edited = [before[i]["nbgrader"]["grade_id"] for i in locked if after[i]["source"] != before[i]["source"]]
+        assert not edited, f"{rel}: typing changed the read-only cells {edited}"
+        assert after[answer]["source"] != before[answer]["source"], "typing into the solution cell changed nothing"
+
+        for i in locked:
+            assert page.evaluate(JS_TRY_DELETE, i) == len(before), (
+                f"{rel}: the read-only cell {before[i]['nbgrader']['grade_id']} was deleted")
+        assert [c["source"] for c in page.evaluate(JS_CELLS)] == [c["source"] for c in after]
+        unlocked = next(i for i, c in enumerate(before) if c["type"] == "markdown" and not c["nbgrader"])
+        assert page.evaluate(JS_TRY_DELETE, unlocked) == len(before) - 1, "deleting a plain cell did nothing"
+    finally:
+        _close(page, course_lab)
+
+
 def test_formgrader_lists_the_assignments(browser, course_lab):
-    assignments = sorted(p.name for p in (course_lab.root / "source").iterdir() if p.is_dir())
+    """The formgrader of the JupyterLab that `make lab` starts finds the course in exercises/."""
+    assignments = sorted(p.name for p in (course_lab.root / "exercises" / "source").iterdir() if p.is_dir())
     assert assignments, "exercises/source holds no assignment"
     page = browser.new_page()
     try:
         page.goto(course_lab.open_url("/formgrader"))
-        for name in assignments:
-            page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
+        # the table of assignments, once loaded, holds the first one or says it is empty
+        page.get_by_text(re.compile(f"^{assignments[0]}$|No data available")).first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "formgrader.png"))
+        listed = page.locator("body").inner_text()
+        missing = [name for name in assignments if name not in listed]
+        assert not missing, (f"the formgrader of `make lab` lists no {missing} (it shows: {listed[:300]!r}); "
+                             f"the repository root's nbgrader_config.py should point it at exercises/\n"
+                             f"{course_lab.log_tail()}")
     finally:
         page.close()

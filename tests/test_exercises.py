@@ -122,6 +122,21 @@ def test_there_is_a_question_answered_in_words_and_graded_by_hand(topic):
 
 
 @topics
+def test_released_test_and_setup_cells_are_locked_for_jupyterlab(topic):
+    """JupyterLab refuses to edit a cell marked "editable": false and to delete one marked
+    "deletable": false (tests/test_browser.py shows it); nbgrader's generate_assignment writes both
+    on every read-only cell (its LockCells step), and a release edited by hand must keep them."""
+    path = ROOT / "exercises" / "release" / topic / f"{topic}.ipynb"
+    if not path.exists():
+        pytest.skip(f"{topic} has no release yet")
+    read_only = [c for c in release(topic).cells if meta(c).get("locked")]
+    assert {meta(c)["grade_id"] for c in read_only} >= {"setup", *grade_cells(source(topic))}
+    unlocked = [meta(c)["grade_id"] for c in read_only
+                if c.metadata.get("editable") is not False or c.metadata.get("deletable") is not False]
+    assert not unlocked, f"{topic}: read-only cells JupyterLab lets a learner edit or delete: {unlocked}"
+
+
+@topics
 def test_source_notebook_is_stored_without_outputs_on_the_python3_kernel(topic):
     nb = source(topic)
     assert nb.metadata.kernelspec.name == "python3"

@@ -257,6 +257,23 @@ def test_feedback_says_what_to_fix(course):
                 in feedback_text(course, "01_neurons", "syntax_error"))
 
 
+def test_feedback_made_before_hand_grading_says_graded_by_hand_later(course):
+    """partial's written answer waits for hand grading: "graded by hand later", and the total says how
+    many points still wait. reference's was graded by hand, blank's left unanswered (0 by nbgrader)."""
+    for assignment in ASSIGNMENTS:
+        manual = course["manual"][assignment]
+        waiting, graded, blank = (" ".join(feedback_text(course, assignment, s).split())
+                                  for s in ("partial", "reference", "blank"))
+        assert re.search(rf"\(Score: [\d.]+ / [\d.]+, with {manual:.1f} points? still to be graded by hand\)",
+                         waiting), f"{assignment}/partial: the total does not say what waits for hand grading"
+        assert "Written response (graded by hand later" in waiting, f"{assignment}/partial"
+        assert "Written response (Score: 0.0" not in waiting, f"{assignment}/partial: its answer shows a score of 0"
+        for student, text in [("reference", graded), ("blank", blank)]:
+            assert "graded by hand later" not in text and "still to be graded" not in text, f"{assignment}/{student}"
+        assert "Written response (Score: 0.0" not in graded, f"{assignment}/reference: its hand grade is not shown"
+        assert "Written response (Score: 0.0" in blank, f"{assignment}/blank: an unanswered question scores 0"
+
+
 def test_source_notebooks_pass_under_nbval(course):
     output = course["nbval"].communicate(timeout=600)[0]
     assert course["nbval"].returncode == 0, output[-3000:]
