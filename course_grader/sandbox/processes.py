@@ -22,8 +22,8 @@ from course_grader.sandbox import seccomp, user_namespace
 from course_grader.sandbox.limits import Limits
 from course_grader.sandbox.output import BoundedOutput
 from course_grader.sandbox.linux import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, MS_NODEV, MS_NOEXEC,
-                                      MS_NOSUID, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SetupError, describe,
-                                      join_new_session_keyring, mount, prctl, unshare, write_file)
+                                      MS_NOSUID, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SetupError, describe, mount,
+                                      prctl, unshare, write_file)
 from course_grader.sandbox.view import build_view, listening_sockets
 
 
@@ -98,10 +98,7 @@ def _exec(cmd: list[str], env: dict, scratch: str, limits: Limits, nproc: int, u
         user_namespace.become(uid)
     if uid is not None:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
-        join_new_session_keyring()
-        why_not = seccomp.forbid_keyrings()
-        if why_not:
-            raise SetupError(f"the keyrings cannot be closed: {why_not}")
+        seccomp.close_keyrings()
     try:
         os.chdir(scratch)
     except OSError as err:

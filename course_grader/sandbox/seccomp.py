@@ -8,7 +8,7 @@ flags, which lie in memory) and falls back to clone with CLONE_THREAD. The repla
 (course_grader/replay.py) installs it before any of the notebook's code runs, so that no answer
 can be computed by a fresh Python that has none of the grader's checks.
 
-Standard library only (ctypes); Linux on x86_64 and aarch64. Elsewhere, or where the kernel
+Standard library (ctypes) and this package only; Linux on x86_64 and aarch64. Elsewhere, or where the kernel
 refuses, it says why and forbids nothing.
 """
 from __future__ import annotations
@@ -18,6 +18,8 @@ import errno
 import os
 import platform
 import struct
+
+from course_grader.sandbox.linux import join_new_session_keyring
 
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 CLONE_THREAD = 0x00010000
@@ -87,6 +89,15 @@ def forbid_keyrings() -> str | None:
     to the user keyring of uid 60000+n waits there for the next student given that uid) and the
     session keyring inherited from the grader holds the grader's keys. None when it holds."""
     return _install(lambda machine: _program(*ARCHES[machine], KEYRINGS[machine]))
+
+
+def close_keyrings() -> None:
+    """A new, empty session keyring in place of the inherited one (the grader's), then
+    forbid_keyrings(); OSError where the filter cannot be installed."""
+    join_new_session_keyring()
+    why_not = forbid_keyrings()
+    if why_not:
+        raise OSError(f"the keyrings cannot be closed: {why_not}")
 
 
 def _install(program_for) -> str | None:
