@@ -149,6 +149,21 @@ def test_where_user_namespaces_are_forbidden_it_runs_with_rlimits_only_and_says_
 
 
 @needs_isolation
+@needs_root
+def test_user_namespaces_used_up_by_a_kernel_make_no_unconfined_run(tmp_path):
+    """Without root a kernel runs as the grader's user, and the namespaces it makes count against
+    that user's limit (user.max_user_namespaces): one that used them all up made the next
+    launcher judge the host unable to isolate, and run the next student unconfined."""
+    exhaust = ["unshare", "--user", "--map-root-user", "sh", "-c",
+               "echo 1 > /proc/sys/user/max_user_namespaces && { unshare --user sleep 60 & } && sleep 0.5 && "
+               'exec setpriv --inh-caps=-all --bounding-set=-all "$@"', "exhaust"]
+    done, flags = as_sandbox_user(tmp_path, [sys.executable, "-c", "print('ran')"], prefix=exhaust)
+    assert "ran" not in done.stdout and "WARNING: not isolated" not in done.stderr, done.stdout + done.stderr
+    assert "SandboxError: the sandbox could not be built (no namespace can be made now" in done.stderr, done.stderr
+    assert [f["kind"] for f in flags] == ["sandbox failed"], flags
+
+
+@needs_isolation
 def test_the_hosts_sockets_cannot_be_connected_to(tmp_path, listening):
     """Unix sockets under /run are hidden with it, and any other one the host listens on by
     /dev/null bound over it (a database, the Docker daemon, a desktop's session bus)."""

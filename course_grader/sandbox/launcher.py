@@ -4,6 +4,7 @@ sandbox that fails to build is an error: CMD does not run (a submission that bre
 set-up must not win a run without it)."""
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import signal
@@ -140,7 +141,9 @@ def kernel_reads(environ: dict) -> list[str]:
 
 def why_not_isolated() -> str | None:
     """Why this host cannot make a sandbox at all; None where it can (root with its capabilities,
-    or a user namespace): tried in a child that makes the namespaces and exits."""
+    or a user namespace): tried in a child that makes the namespaces and exits. Raises SetupError
+    where it could but cannot now: namespaces used up to their limit (user.max_user_namespaces, a
+    count per user that a kernel running as the grader's user can fill) is no reason to run unconfined."""
     if not sys.platform.startswith("linux"):
         return f"namespaces and cgroups need Linux, not {sys.platform}"
     read, write = os.pipe()
@@ -150,14 +153,35 @@ def why_not_isolated() -> str | None:
             os.close(read)
             user_namespace.enter_as_root(NAMESPACES) if not privileged() else unshare(NAMESPACES)
         except BaseException as err:  # noqa: BLE001 - the reason goes to the parent
-            os.write(write, describe(err).encode()[:4000])
+            number = getattr(err.__cause__ or err, "errno", None) or 0
+            os.write(write, f"{number} {describe(err)}".encode()[:4000])
         finally:
             os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as reason:
-        why = reason.read().decode(errors="replace")
+        number, _, why = reason.read().decode(errors="replace").partition(" ")
     os.waitpid(pid, 0)
+    if why and int(number) in (errno.ENOSPC, errno.EUSERS, errno.ENOMEM, errno.EAGAIN) and _namespaces_allowed():
+        raise SetupError(f"no namespace can be made now: {why}")
     return why or None
+
+
+def _namespaces_allowed() -> bool:
+    """Whether the limits let this user make namespaces at all (a limit of 0 forbids them, with the
+    same error as a limit reached)."""
+    try:
+        return all(int(read_file(f"/proc/sys/user/max_{kind}_namespaces")) > 0 for kind in ("user", "mnt", "pid", "net"))
+    except (OSError, ValueError):
+        return True
+
+
+def _failed(err: SetupError) -> int:
+    """Where the host can isolate and the sandbox failed: CMD does not run unconfined. The kernel
+    never starts, and the class command reports a grader error with this line."""
+    print(f"course_grader.sandbox: SandboxError: the sandbox could not be built ({err}); the program was not run",
+          file=sys.stderr)
+    record_flags([{"kind": FAILED, "detail": f"the sandbox could not be built ({err}): not run"}])
+    return 125
 
 
 def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | None = None,
@@ -173,18 +197,12 @@ def run(cmd: list[str], scratch: str, hidden: list[str] = (), limits: Limits | N
     readable = [os.path.realpath(p) for p in (*readable, *kernel_reads(os.environ))]
     env = passed_environment(os.environ)
     env.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)
-    why_not = why_not_isolated()
-    if why_not is None:
-        try:
+    try:  # a host that can isolate never runs CMD unconfined, whatever breaks the set-up now
+        why_not = why_not_isolated()
+        if why_not is None:
             result, flags = run_isolated(cmd, env, scratch, hidden, limits, uid_base, run_here, readable, pass_stdout)
-        except SetupError as err:
-            # This host can isolate: whatever broke the set-up (a submission's files too many for
-            # the scratch tmpfs, say), CMD does not run unconfined. The kernel never starts, and the
-            # class command reports a grader error with this line.
-            print(f"course_grader.sandbox: SandboxError: the sandbox could not be built ({err}); "
-                  "the program was not run", file=sys.stderr)
-            record_flags([{"kind": FAILED, "detail": f"the sandbox could not be built ({err}): not run"}])
-            return 125
+    except SetupError as err:
+        return _failed(err)
     if why_not is not None:
         print(f"course_grader.sandbox: WARNING: not isolated ({why_not}): the code runs as this user, "
               "can read and write what it can, and is held only by CPU, file size and process limits",

@@ -44,7 +44,7 @@ def enter_as_root(flags: int) -> None:
         unshare(CLONE_NEWUSER | flags)
     except OSError as err:
         raise SetupError(f"user namespaces are not allowed here ({err.strerror}): grade as root, or allow them "
-                         "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)") from None
+                         "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)") from err
     _map(0, uid, gid)
 
 
