@@ -78,10 +78,12 @@ def assert_cgroups_removed(uid: int) -> None:
         assert not group.exists(), f"{group} left behind"
 
 
+# 200 tries: the limit (64 here) passed three times over. A fork refused at the limit still copies
+# the whole process first (40-80 ms with torch imported, in the zygote's fork): 3000 tries took 90 s.
 FLOOD = """
 import json, os, time
 started = refused = 0
-for _ in range(3000):
+for _ in range(200):
     try:
         pid = os.fork()
     except OSError:
@@ -100,7 +102,7 @@ print(json.dumps({"started": started, "refused": refused, "uid": os.getuid()}))
 def test_a_process_flood_stops_at_the_process_limit(tmp_path, via):
     done, result, flags = launch(tmp_path, FLOOD, "--processes", "64")
     assert done.returncode == 0, done.stderr  # the program ended by itself, sleeping children and all
-    assert result["started"] < 64 and result["refused"] > 2900, result
+    assert result["started"] < 64 and result["refused"] > 130, result
     assert kinds(flags) == ["processes"], flags
     assert "course_grader.sandbox: processes limit reached: " in done.stderr
     assert not processes_of(result["uid"]), "processes of the sandbox outlived it"
