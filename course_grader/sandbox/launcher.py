@@ -15,7 +15,7 @@ from course_grader.protocol import ENV as GRADING_ENV
 from course_grader.sandbox.grading_dir import record_flags, remove_untouched_running, shared_entries
 from course_grader.sandbox.limits import Limits, size_text
 from course_grader.sandbox import user_namespace
-from course_grader.sandbox.linux import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, SetupError, describe, read_file, unshare
+from course_grader.sandbox.linux import NAMESPACES, SetupError, describe, read_file, unshare
 from course_grader.sandbox.processes import Box, RunHere, remember_signal_mask, run_in_sandbox, run_plain, user_count
 from course_grader.sandbox.scratch import mount_scratch, scratch_flags, unmount_scratch, unmount_when_killed
 from course_grader.sandbox.view import HIDDEN_ALWAYS, give, outside_the_system
@@ -28,7 +28,6 @@ PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH",
 PASSED_PREFIXES = ("LC_", "COURSE_", "PYTHON", "OMP_", "MKL_", "OPENBLAS_", "GOMP_", "KMP_", "JPY_", "TORCH_")
 # The grader's own, though they match the list: the zygote's socket (zygote.py) starts kernels.
 NOT_PASSED = frozenset({"COURSE_SANDBOX_ZYGOTE", "PYTHONSTARTUP"})
-NAMESPACES = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
 FAILED = "sandbox failed"  # the flag of a sandbox that could not be built where one can be
 
 

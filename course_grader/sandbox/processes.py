@@ -21,7 +21,7 @@ from typing import NoReturn
 from course_grader.sandbox import seccomp, user_namespace
 from course_grader.sandbox.limits import Limits
 from course_grader.sandbox.output import BoundedOutput
-from course_grader.sandbox.linux import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, MS_NODEV, MS_NOEXEC,
+from course_grader.sandbox.linux import (MS_NODEV, MS_NOEXEC, NAMESPACES,
                                       MS_NOSUID, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SetupError, describe, mount,
                                       prctl, unshare, write_file)
 from course_grader.sandbox.view import build_view, listening_sockets
@@ -166,11 +166,10 @@ def _enter_sandbox(cmd, env, scratch, hidden, shared, limits, box: Box, report: 
     if box.cgroups:
         box.cgroups.join()
     hidden = [*hidden, *listening_sockets()]  # the host's services: a socket hidden cannot be connected to
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
     if box.userns:
-        user_namespace.enter_as_root(flags)
+        user_namespace.enter_as_root(NAMESPACES)
     else:
-        unshare(flags)
+        unshare(NAMESPACES)
     os.umask(0o022)  # mount points made in the view must be open to the sandbox's user
     # The Python running this launcher, which runs CMD too (a kernel), must stay readable.
     build_view(scratch, hidden, shared, sorted({sys.prefix, sys.base_prefix, *readable}))
