@@ -18,7 +18,9 @@ before, and answers them:
   them); it notes the grader's code it relies on (course_grader/snapshot.py) and redirects its
   standard output, so that only the grader's channel carries messages;
 - before each test, whatever the notebook changed of that code is put back and reported; what
-  the notebook changes while the cases are answered makes the answers count as failed.
+  the notebook changes while the cases are answered makes the answers count as failed;
+- while a test cell runs, the other graded names of its exercise that have a stand-in
+  (course_grader/stand_ins.py) are the grader's: one mistake costs its own points only.
 
 The verdict is reached in the grader's process (course_grader/sealed_execute.py).
 """
@@ -84,10 +86,15 @@ class Replay:
         import course_lib.exercise_checks
         import course_lib.exercise_rules
         import course_lib.grading  # noqa: F401 - noted by the snapshot below
-        from course_grader import frames, hidden_test, sealed, snapshot, verdicts
+        from course_grader import frames, hidden_test, sealed, snapshot, stand_ins, verdicts
         for name in names:
             hidden_test.hidden_test_of(name)
         sealed.answer_here = self.answer
+        # The stand-ins as the notebook's code can reach them, in the module too, refuse to serve their own test
+        self.stand_ins = {name: self._stand_in(name, fn) for name, fn in stand_ins.STAND_INS.items()}
+        stand_ins.STAND_INS.update(self.stand_ins)
+        vars(stand_ins).update(self.stand_ins)
+        self.topic_of = dict(course_lib.exercise_rules.GRADED_TOPIC)
         prefixes = ("course_lib.grading", "course_lib._guard", "course_lib._forbidden", "course_lib._ban",
                     "course_lib.exercise_", "course_grader.")
         modules = [m for name, m in list(sys.modules.items())
@@ -102,6 +109,27 @@ class Replay:
         # The replay's own state too: code that reaches it through the frames of the stack
         self.snapshot.namespaces.append(("the replay", self, dict(vars(self))))
         self.snapshot.containers.append(("the replay's tools", self.tools, dict(self.tools)))
+        self.snapshot.containers.append(("the grader's stand-ins", self.stand_ins, dict(self.stand_ins)))
+
+    def _stand_in(self, name: str, fn):
+        """The grader's `name`, serving only the tests of the other names."""
+        state = self.state
+
+        def stand_in(*args, **kwargs):
+            step = state["step"]
+            if step is not None and step.get("name") == name:
+                raise RuntimeError(f"{name} calls the grader's own {name}: write it yourself")
+            return fn(*args, **kwargs)
+        stand_in.__name__ = stand_in.__qualname__ = name
+        return stand_in
+
+    def lend_stand_ins(self, namespace: dict, name: str) -> dict:
+        """Put the stand-ins of name's exercise mates into namespace; what they replaced, to put back."""
+        mates = [other for other in self.stand_ins if other != name and other in namespace
+                 and self.topic_of.get(other) == self.topic_of.get(name)]
+        replaced = {other: namespace[other] for other in mates}
+        namespace.update({other: self.stand_ins[other] for other in mates})
+        return replaced
 
     def answer(self, fn) -> None:
         """sealed_checks(fn) in a test cell of the replay: the grader's cases, answered under its ban."""
@@ -147,8 +175,10 @@ class Replay:
             if step["kind"] == "test":  # what the cells before changed is put back, and reported
                 current["replaced"] = self.snapshot.changed()
                 self.snapshot.restore()
-            error = None
+            error, lent = None, {}
             try:
+                if step["kind"] == "test":
+                    lent = self.lend_stand_ins(main.__dict__, step["name"])
                 code = compile(transform(step["source"]), f"<cell {index + 1}>", "exec")
                 if step["kind"] == "code":
                     signal.setitimer(signal.ITIMER_REAL, program["cell_timeout"])
@@ -158,6 +188,7 @@ class Replay:
                     f"the cell did not finish within {program['cell_timeout']:g} s"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
+                main.__dict__.update(lent)
             twin = f"torch's {self.refused[refused]}" if step["kind"] == "test" and len(self.refused) > refused else None
             self.send(done=index, error=error, replaced=current["replaced"], twin=twin)
             self.state["step"] = None

@@ -10,6 +10,7 @@ any reference to an entry of course_lib.exercise_rules.FORBIDDEN[name], the list
     torch.sigmoid(z)   z.sigmoid()   z.sigmoid_()   F.softmax (after import torch.nn.functional as F)
     from torch import sigmoid        from torch.nn.functional import softmax as sm
     getattr(torch, "sigmoid")        torch.nn.Sigmoid()        course_lib.activations.sigmoid
+    course_grader.stand_ins.linear (any of the grader's code)
 
 A twin named in a comment or a string is not code, so it is fine. Out of reach: code built while
 the notebook runs (getattr with a computed name, eval, exec, a module the notebook writes).
@@ -108,7 +109,8 @@ def twin_call(bindings: Bindings, name: str) -> str | None:
     """Why the graded `name`, as bound, calls what it must write itself (a message), or None."""
     forbidden = FORBIDDEN.get(name, ())
     ops = {_op(e.removeprefix("torch:")) for e in forbidden if e.startswith("torch:")}
-    paths = [e for e in forbidden if not e.startswith("torch:")]
+    # and the grader's own code, whose stand-ins (course_grader/stand_ins.py) compute graded names
+    paths = [e for e in forbidden if not e.startswith("torch:")] + ["course_grader"]
 
     def forbidden_path(path: str) -> bool:
         parts = path.split(".")
@@ -118,7 +120,8 @@ def twin_call(bindings: Bindings, name: str) -> str | None:
             any(path == p or path.startswith(p + ".") for p in paths)
 
     def message(what: str, via: str | None) -> str:
-        kind = "course_lib's own answer" if what.startswith("course_lib") else "its PyTorch twin"
+        kind = ("course_lib's own answer" if what.startswith("course_lib") else
+                "the grader's own code" if what.startswith("course_grader") else "its PyTorch twin")
         through = f" (through {via})" if via else ""
         return f"{name} calls {what}{through}, {kind}: write it from scratch"
 
