@@ -50,28 +50,67 @@ def inputs_of(fn: Callable, case: dict) -> dict:
     return inputs_by_name(fn, case.get("args", ()), case.get("kwargs", {}))
 
 
-def compare_with(path: str) -> Callable[[dict, object], None]:
-    """The usual check: the answer equals the reference's on the same arguments."""
+ROUNDING = 16  # units of rounding (eps) per term of the size given: sums in another order, a rearranged formula
+
+
+def _floats(x: object) -> list[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x] if x.is_floating_point() else []
+    return [t for part in x for t in _floats(part)] if isinstance(x, (tuple, list)) else []
+
+
+def tolerances(case: dict, expected: object, terms: Callable[[dict], float] | None = None) -> dict:
+    """rtol and atol for a case: the case's own, else rtol 1e-5 and atol 1e-6, widened to what rounding
+    allows when `terms(case)` gives the size of the largest terms the answer is computed from (a loss
+    of 1e-9 made of terms of size 30 can only be known to ROUNDING·eps(float32)·30 ≈ 6e-5)."""
+    atol = case.get("atol", 1e-6)
+    floats = _floats(expected)
+    if terms is not None and floats:
+        eps = max(torch.finfo(t.dtype).eps for t in floats)
+        atol = max(atol, ROUNDING * eps * float(terms(case)))
+    return {"rtol": case.get("rtol", 1e-5), "atol": atol}
+
+
+def largest_input(case: dict) -> float:
+    """terms: the largest finite magnitude among the case's float arguments (a loss made of |x|-sized terms)."""
+    values = [t.detach().abs().double() for t in _floats(list(case.get("args", ())))]
+    finite = [v[v.isfinite()] for v in values]
+    return max((float(v.max()) for v in finite if v.numel()), default=0.0)
+
+
+def sums_of_products(path: str) -> Callable[[dict], float]:
+    """terms: for a function linear in each argument (a matmul, a convolution, their gradients), the
+    reference on the absolute values gives, for each output, the sum of the magnitudes of its terms."""
+    def terms(case: dict) -> float:
+        args = [a.abs() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in case.get("args", ())]
+        return max((float(t.abs().max()) for t in _floats(reference(path)(*args, **case.get("kwargs", {})))
+                    if t.numel()), default=0.0)
+    return terms
+
+
+def compare_with(path: str, terms: Callable[[dict], float] | None = None) -> Callable[[dict, object], None]:
+    """The usual check: the answer equals the reference's on the same arguments, to the rounding that
+    the size of its terms allows (`tolerances`)."""
     def check(case: dict, answer: object) -> None:
         ref = reference(path)
         expected = ref(*case.get("args", ()), **case.get("kwargs", {}))
         assert_close(answer, expected, name=path.rpartition(".")[2], inputs=inputs_of(ref, case),
-                     rtol=case.get("rtol", 1e-5), atol=case.get("atol", 1e-6), hint=case.get("hint"),
-                     names=case.get("names"))
+                     hint=case.get("hint"), names=case.get("names"), **tolerances(case, expected, terms))
     return check
 
 
 def hidden_test(name: str, *, like: str | None = None, respond: Callable | None = None,
-                check: Callable | None = None) -> Callable:
+                check: Callable | None = None, terms: Callable[[dict], float] | None = None) -> Callable:
     """Register the decorated `cases(generator) -> list[dict]` as the hidden test of `name`.
 
     like: dotted path of the reference to compare with (the default check); respond: what the
-    kernel sends back for a case (default: the learner's function called on args and kwargs).
+    kernel sends back for a case (default: the learner's function called on args and kwargs);
+    terms: the size of the terms the answer sums, for the tolerance (`tolerances`).
     """
     def register(cases: Callable[[torch.Generator], list[dict]]):
         if check is None and like is None:
             raise ValueError(f"hidden test {name}: give `like` (a reference) or `check`")
-        _REGISTRY[name] = HiddenTest(name, cases, respond or _call_case, check or compare_with(like),
+        _REGISTRY[name] = HiddenTest(name, cases, respond or _call_case, check or compare_with(like, terms),
                                      cases.__doc__ or "")
         return cases
     return register

@@ -8,7 +8,7 @@ import torch
 
 from course_lib.exercise_checks import call, random_tensors
 from course_lib.grading import GradingError, assert_close, call_safely
-from course_grader.hidden_test import compare_with, inputs_of, reference
+from course_grader.hidden_test import compare_with, inputs_of, reference, tolerances
 
 # Saturation, underflow and the kink at 0, in one tensor: every elementwise function must stay finite.
 EDGE = torch.tensor([-1e4, -100.0, -20.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 20.0, 100.0, 1e4])
@@ -78,11 +78,11 @@ def respond_with_grads(fn: Callable, case: dict) -> object:
     return {"out": out, "grads": list(grads)}
 
 
-def check_with_grads(like: str) -> Callable[[dict, object], None]:
+def check_with_grads(like: str, terms: Callable[[dict], float] | None = None) -> Callable[[dict, object], None]:
     """The check of respond_with_grads: the output against the reference's; with "wrt", also an output
     autograd connects to every input in wrt, with the reference's gradients. Case keys: "hint" for a
     wrong output, "connect_hint" for a missing path, "grad_hint" for wrong gradients, "rtol"/"atol"."""
-    by_value, name = compare_with(like), like.rpartition(".")[2]
+    by_value, name = compare_with(like, terms), like.rpartition(".")[2]
 
     def check(case: dict, answer: object) -> None:
         if "wrt" not in case:
@@ -95,8 +95,8 @@ def check_with_grads(like: str) -> Callable[[dict, object], None]:
         labels = [label for i in case["wrt"] for label in
                   ([f"{params[i]}[{j}].grad" for j in range(len(args[i]))] if type(args[i]) is list
                    else [f"{params[i]}.grad"])]
-        inputs, tolerances = inputs_of(ref, case), {"rtol": case.get("rtol", 1e-5), "atol": case.get("atol", 1e-6)}
-        assert_close(answer["out"], expected.detach(), name=name, inputs=inputs, hint=case.get("hint"), **tolerances)
+        inputs, allowed = inputs_of(ref, case), tolerances(case, expected, terms)
+        assert_close(answer["out"], expected.detach(), name=name, inputs=inputs, hint=case.get("hint"), **allowed)
         grads = answer["grads"]
         cut = [label.removesuffix(".grad") for label, grad in zip(labels, grads or []) if grad is None]
         if grads is None or cut:
@@ -104,5 +104,5 @@ def check_with_grads(like: str) -> Callable[[dict, object], None]:
             raise GradingError(f"{name}: autograd finds no path from the output back to "
                                f"{', '.join(cut) or 'its inputs'}{hint}")
         assert_close(tuple(grads), expected_grads, names=labels, name=f"the gradients autograd finds through your {name}",
-                     inputs=inputs, hint=case.get("grad_hint"), **tolerances)
+                     inputs=inputs, hint=case.get("grad_hint"), **allowed)
     return check

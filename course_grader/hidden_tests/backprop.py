@@ -11,12 +11,12 @@ import torch
 from course_lib.exercise_checks import call, random_tensors
 from course_lib.grading import assert_close
 from course_grader.hidden_tests._cases import EDGE, class_batches, linear_inputs
-from course_grader.hidden_test import hidden_test, reference
+from course_grader.hidden_test import hidden_test, largest_input, reference, sums_of_products, tolerances
 
 BP = "course_lib.backprop"
 
 
-@hidden_test("linear_backward", like=f"{BP}.linear_backward")
+@hidden_test("linear_backward", like=f"{BP}.linear_backward", terms=sums_of_products(f"{BP}.linear_backward"))
 def linear_backward_cases(g: torch.Generator) -> list[dict]:
     """x of shape (*, in) with no, one and two leading dimensions, float32 and float64."""
     cases = []
@@ -54,7 +54,7 @@ def check_softmax_cross_entropy(case: dict, answer) -> None:
     else:
         expected = reference(f"{BP}.softmax_cross_entropy_backward")(logits, labels)
     assert_close(answer, expected, name="softmax_cross_entropy_backward", inputs={"logits": logits, "labels": labels},
-                 hint=case.get("hint"))
+                 hint=case.get("hint"), **tolerances(case, expected, largest_input))
 
 
 @hidden_test("softmax_cross_entropy_backward", check=check_softmax_cross_entropy)

@@ -1,5 +1,6 @@
-"""Hidden tests of 01_neurons. The learned or chosen weights are judged by what a perceptron
-with them does (the grader's own perceptron), not by their values."""
+"""Hidden tests of 01_neurons. The chosen gate weights are judged by what a perceptron with them
+does (the grader's own perceptron), not by their values; the learned weights by the steps of the
+rule the notebook prescribes."""
 from __future__ import annotations
 
 import torch
@@ -7,13 +8,13 @@ import torch
 from course_lib.exercise_checks import expect_shapes
 from course_lib.grading import assert_close
 from course_grader.hidden_tests._cases import linear_inputs
-from course_grader.hidden_test import hidden_test, reference
+from course_grader.hidden_test import hidden_test, reference, sums_of_products
 
 GATE_INPUTS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TRUTH = {"AND": [0.0, 0.0, 0.0, 1.0], "OR": [0.0, 1.0, 1.0, 1.0], "NAND": [1.0, 1.0, 1.0, 0.0]}
 
 
-@hidden_test("linear", like="course_lib.neurons.linear")
+@hidden_test("linear", like="course_lib.neurons.linear", terms=sums_of_products("course_lib.neurons.linear"))
 def linear_cases(g: torch.Generator) -> list[dict]:
     """Batches of no, one and two leading dimensions, float32 and float64, with and without bias."""
     cases = []
@@ -48,11 +49,13 @@ def gate_cases(g: torch.Generator) -> list[dict]:
 
 
 def separable(g: torch.Generator, n: int, n_features: int, dtype: torch.dtype):
-    """n points with a margin around a random line, labelled by its side; the reference separates them."""
+    """n points with a margin around a random line, labelled by its side; the reference separates them.
+    Coordinates are multiples of 1/16, so every sum the rule makes is exact in float32: any correct
+    way of writing it takes the same steps as the reference."""
     train, perceptron = reference("course_lib.neurons.perceptron_train"), reference("course_lib.neurons.perceptron")
     while True:
         w, b = torch.randn(n_features, generator=g), 0.5 * torch.randn((), generator=g)
-        X = 2 * torch.rand(8 * n, n_features, generator=g) - 1
+        X = torch.randint(-16, 17, (8 * n, n_features), generator=g) / 16
         z = (X @ w + b) / w.norm()
         X, z = X[z.abs() > 0.15][:n].to(dtype), z[z.abs() > 0.15][:n]
         y = (z > 0).to(dtype)
@@ -61,22 +64,29 @@ def separable(g: torch.Generator, n: int, n_features: int, dtype: torch.dtype):
             return X, y
 
 
+RULE = ("start from zero weight and bias, visit the samples in order, update after each mistake (not once "
+        "per pass), and stop after a pass without mistakes or after `epochs` passes")
+
+
 def check_training(case: dict, answer) -> None:
+    """The weights the rule gives, step for step: the notebook prescribes the start, the order and the updates."""
     X, y = case["args"]
-    if "epochs" in case.get("kwargs", {}):  # XOR: no separating line, it must just stop
-        expect_shapes("perceptron_train on XOR (no separating line: it must stop after `epochs` passes)",
-                      answer, (1, 2), (1,), labels=("weight", "bias"))
-        return
+    kwargs = case.get("kwargs", {})
     n, n_features = X.shape
     expect_shapes("perceptron_train", answer, (1, n_features), (1,), dtype=X.dtype, labels=("weight", "bias"))
-    fired = reference("course_lib.neurons.perceptron")(X, *answer)
-    assert_close(fired, y.unsqueeze(1), name="a perceptron with the weights perceptron_train learned",
-                 inputs={"X": X}, hint=f"after training on {n} separable points with {n_features} features, "
-                 "some are still on the wrong side: update on every mistake and keep going until a pass makes none")
+    expected = reference("course_lib.neurons.perceptron_train")(X, y, **kwargs)
+    what = ", ".join(f"{key}={value}" for key, value in kwargs.items())
+    assert_close(tuple(answer), expected, names=("weight", "bias"), inputs={"X": X, "y": y},
+                 name=f"perceptron_train on {n} points with {n_features} features" + (f" ({what})" if what else ""),
+                 hint=RULE)
 
 
 @hidden_test("perceptron_train", check=check_training)
 def training_cases(g: torch.Generator) -> list[dict]:
+    """Separable points (exact in float32), also with another lr and stopped after one pass; XOR, where
+    it must stop after `epochs` passes."""
     cases = [{"args": separable(g, n, k, dtype)}
              for n, k, dtype in [(20, 2, torch.float32), (30, 3, torch.float64), (40, 4, torch.float32)]]
+    cases += [{"args": separable(g, 25, 3, torch.float32), "kwargs": {"lr": 0.5}},
+              {"args": separable(g, 25, 2, torch.float64), "kwargs": {"epochs": 1}}]
     return cases + [{"args": (GATE_INPUTS.clone(), torch.tensor([0.0, 1.0, 1.0, 0.0])), "kwargs": {"epochs": 20}}]
