@@ -46,6 +46,9 @@ class _Absent:
         return None
 
 
+_UNBOUND = object()  # a name the notebook had not defined
+
+
 class _CellTimeout(BaseException):
     pass
 
@@ -124,12 +127,21 @@ class Replay:
         return stand_in
 
     def lend_stand_ins(self, namespace: dict, name: str) -> dict:
-        """Put the stand-ins of name's exercise mates into namespace; what they replaced, to put back."""
-        mates = [other for other in self.stand_ins if other != name and other in namespace
-                 and self.topic_of.get(other) == self.topic_of.get(name)]
-        replaced = {other: namespace[other] for other in mates}
-        namespace.update({other: self.stand_ins[other] for other in mates})
+        """Put the stand-ins of name's exercise mates into namespace, defined there or not (a mate
+        whose cell failed costs its own points only); what they replaced, to put back."""
+        from course_grader.stand_ins import mates
+        lent = mates(name, self.topic_of)
+        replaced = {other: namespace.get(other, _UNBOUND) for other in lent}
+        namespace.update({other: self.stand_ins[other] for other in lent})
         return replaced
+
+    @staticmethod
+    def put_back(namespace: dict, replaced: dict) -> None:
+        for other, value in replaced.items():
+            if value is _UNBOUND:
+                namespace.pop(other, None)
+            else:
+                namespace[other] = value
 
     def answer(self, fn) -> None:
         """sealed_checks(fn) in a test cell of the replay: the grader's cases, answered under its ban."""
@@ -188,7 +200,7 @@ class Replay:
                     f"the cell did not finish within {program['cell_timeout']:g} s"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                main.__dict__.update(lent)
+                self.put_back(main.__dict__, lent)
             twin = f"torch's {self.refused[refused]}" if step["kind"] == "test" and len(self.refused) > refused else None
             self.send(done=index, error=error, replaced=current["replaced"], twin=twin)
             self.state["step"] = None

@@ -33,6 +33,7 @@ from course_grader.hidden_test import hidden_test_of
 from course_grader.protocol import SEALED_ENV, GradingDir
 from course_grader.replay_client import Outcome, ReplayClient, ReplayResult, Step
 from course_grader.replay_program import ban_of, call_seconds, replay_groups, replay_steps
+from course_grader.stand_ins import mates
 from course_grader.static_twins import Bindings, twin_call
 from course_grader.verdicts import NOT_PLAIN, verify
 from course_lib import _guard
@@ -73,7 +74,7 @@ def read_code(nb, cells: dict) -> dict[str, tuple[bool, str | None]]:
             continue
         if id(cell) in tested:
             name = tested[id(cell)]
-            found[name] = (bindings.defines(name), twin_call(bindings, name))
+            found[name] = (bindings.defines(name), twin_call(bindings, name, tuple(mates(name))))
         bindings.run(cell.source)
     return found
 

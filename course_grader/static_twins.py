@@ -105,8 +105,9 @@ class Bindings:
         return name in self.names
 
 
-def twin_call(bindings: Bindings, name: str) -> str | None:
-    """Why the graded `name`, as bound, calls what it must write itself (a message), or None."""
+def twin_call(bindings: Bindings, name: str, lent: tuple[str, ...] = ()) -> str | None:
+    """Why the graded `name`, as bound, calls what it must write itself (a message), or None.
+    lent: names the grader replaces by its stand-ins while name is tested, so not followed."""
     forbidden = FORBIDDEN.get(name, ())
     ops = {_op(e.removeprefix("torch:")) for e in forbidden if e.startswith("torch:")}
     # and the grader's own code, whose stand-ins (course_grader/stand_ins.py) compute graded names
@@ -139,7 +140,7 @@ def twin_call(bindings: Bindings, name: str) -> str | None:
         def bound(identifier: str) -> list[str | ast.AST]:
             if identifier in imports:
                 return [imports[identifier]]
-            if identifier in local:
+            if identifier in local or identifier in lent:
                 return []
             if identifier in bindings.names:
                 return [bindings.names[identifier]]

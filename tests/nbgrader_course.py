@@ -43,7 +43,7 @@ PARTIAL = {
     "02_activations": (
         {"sigmoid": "def sigmoid(z):\n    return torch.sigmoid(z)",  # the forbidden twin
          "softmax": "def softmax(z, dim=-1):\n    e = torch.exp(z)\n    return e / e.sum(dim=dim, keepdim=True)"},
-        {"test_sigmoid", "test_sigmoid_grad", "test_softmax"}, 8),
+        {"test_sigmoid", "test_softmax"}, 9),  # sigmoid_grad is graded with the grader's sigmoid
     "03_losses": (
         {"binary_cross_entropy": "def binary_cross_entropy(prob, target):\n"
                                  "    return -(target * prob.log() + (1 - target) * (1 - prob).log()).mean()",

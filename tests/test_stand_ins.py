@@ -121,3 +121,17 @@ def test_reading_the_code_a_call_of_the_grader_s_stand_in_is_a_twin():
     bindings = Bindings()
     bindings.run("from course_grader.stand_ins import linear as lin\n\ndef linear(x, w, b=None):\n    return lin(x, w, b)\n")
     assert "the grader's own code" in twin_call(bindings, "linear")
+
+
+def test_a_linear_that_never_got_defined_costs_linear_alone():
+    verdicts = replay("def linear(x, weight, bias=None)\n    return x\n")  # a syntax error: nothing defined
+    assert "not defined" in verdicts["linear"] and verdicts["perceptron"] == "passed", verdicts
+
+
+def test_reading_the_code_a_twin_in_a_name_the_grader_stands_in_for_costs_that_name_alone():
+    bindings = Bindings()
+    bindings.run("import torch\n\ndef sigmoid(z):\n    return torch.sigmoid(z)\n\n"
+                 "def sigmoid_grad(z):\n    s = sigmoid(z)\n    return s * (1 - s)\n")
+    assert "torch.sigmoid" in twin_call(bindings, "sigmoid")
+    assert "torch.sigmoid" in twin_call(bindings, "sigmoid_grad")  # as the kernel's guard sees it
+    assert twin_call(bindings, "sigmoid_grad", lent=("sigmoid",)) is None  # as the replay grades it
