@@ -102,6 +102,9 @@ def autograde_until_graded(run, sub: Attempts, folder: GradingDir, log) -> dict 
             return flag(kind, f"{key} still fails after being skipped ({detail})")
         sub.poisoned[part][key] = f"in an earlier grading run {reason}"
         what = key if part == "calls" else f"the cell starting `{key.split(' ', 1)[1]}`"
-        sub.flags.append(flag(kind, f"{what}: {reason}; skipped, so its tests score 0"))
+        # A skipped cell scores 0; a skipped call only in the feedback's run: the grader's replay still
+        # tests it, with its own stand-ins for the other graded names it uses (course_grader/stand_ins.py)
+        outcome_text = "skipped, so its tests score 0" if part == "cells" else "skipped in the feedback's run"
+        sub.flags.append(flag(kind, f"{what}: {reason}; {outcome_text}"))
         failure = flag(kind, f"not graded after {run.attempts} attempts")
     return failure
