@@ -121,6 +121,30 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 TIME_LIMITS: dict[str, float] = {
     name: entry[2] for names in _TABLE.values() for name, entry in names.items() if entry[2] is not None}
 
+# For the rules box atop each exercise (exercises/authoring.py's rules): the groups above in words.
+# Any other "torch:NAME" reads as `NAME`, every form of PyTorch's function of that name.
+IN_WORDS: dict[tuple[str, ...], str] = {
+    _AUTOGRAD: "autograd (`.backward()`, `torch.autograd.grad`)",
+    _SIGMOID: "any sigmoid of PyTorch (`torch.sigmoid`, `F.logsigmoid`, `torch.special.expit`, `F.glu`)",
+    _RELU: "any ReLU of PyTorch (`torch.relu`, `F.relu`, `F.threshold`, `F.hardtanh`, `F.elu`)",
+    _LEAKY: "any leaky ReLU of PyTorch (`F.leaky_relu`, `F.rrelu`, `F.prelu`)",
+    _SOFTMAX: "any softmax or log-softmax of PyTorch (`torch.softmax`, `F.log_softmax`, ...), course_lib's "
+              "`losses.log_softmax`",
+    _BCE: "PyTorch's binary cross-entropies (`F.binary_cross_entropy`, `F.binary_cross_entropy_with_logits`)",
+    _OPTIM: "anything in `torch.optim`",
+    _CONV: "any convolution of PyTorch (`torch.conv2d`, `F.conv2d`, `nn.Conv2d`, `torch.convolution` and the backends' own)",
+    _MAX_POOL: "any max pooling of PyTorch (`F.max_pool2d`, `nn.MaxPool2d`, `F.adaptive_max_pool2d`, ... and the backends' own)",
+    _LOOPS: "the lessons' training code (`course_lib.training`, `course_lib.recipes`)",
+}
+# graded names whose result has their tensor inputs' dtype: float32 in, float32 out; float64 in, float64 out
+KEEPS_DTYPE = frozenset(GRADED_TOPIC) - {"logic_gate_weights", "fit_line", "numerical_gradient", "MLP", "train_one_epoch",
+                                         "evaluate_accuracy", "conv_output_size", "SmallCNN", "EarlyStopping",
+                                         "train_val_split"}
+# graded names with inputs of shape (*, ...): any number of leading dimensions, none included
+STAR_SHAPED = frozenset({"linear", "perceptron", *_TABLE["activations"], "mse_loss", "binary_cross_entropy",
+                         "binary_cross_entropy_with_logits", "gd_step", "momentum_step", "rmsprop_step", "adam_step",
+                         "linear_backward", "relu_backward", "sigmoid_backward", "numerical_gradient", "dropout"})
+
 # topic -> (grade_id, points) of the written answer its exercise grades by hand
 WRITTEN: dict[str, tuple[str, int]] = {
     "neurons": ("explain_xor", 2), "activations": ("explain_vanishing", 2), "losses": ("explain_bce_logits", 2),

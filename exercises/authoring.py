@@ -14,6 +14,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_config import KERNELSPEC, SETUP_CELL, colab_badge, colab_url
+from course_lib.exercise_rules import FORBIDDEN, GRADED_TOPIC, IN_WORDS, KEEPS_DTYPE, STAR_SHAPED, TIME_LIMITS
+
+USUAL_TIME_LIMIT = 5  # seconds per call when grading: course_lib/_guard.py's TIME_LIMIT
 
 
 def _nbgrader(cell, grade_id: str, *, grade: bool = False, solution: bool = False,
@@ -48,6 +51,62 @@ def setup() -> nbformat.NotebookNode:
     return _nbgrader(nbformat.v4.new_code_cell(SETUP_CELL), "setup", locked=True)
 
 
+def _code_list(names: list[str]) -> str:
+    quoted = [f"`{name}`" for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _forbidden_in_words(name: str) -> str:
+    """FORBIDDEN[name] readable: its groups in words, `NAME` for "torch:NAME", course_lib's own answer left out."""
+    entries, own = FORBIDDEN[name], f"course_lib.{GRADED_TOPIC[name]}.{name}"
+    words: list[str] = []
+    for entry in entries:
+        group = next((g for g in IN_WORDS if entry in g and set(g) <= set(entries)), None)
+        if group is not None:
+            text = IN_WORDS[group]
+        elif entry == own:
+            continue
+        elif entry.startswith("torch:"):
+            text = f"`{entry[6:]}`"
+        elif entry.count(".") == 1:  # a package or module: everything in it
+            text = f"anything in `{entry}`"
+        else:
+            text = f"course_lib's `{entry[11:]}`" if entry.startswith("course_lib.") else f"`{entry}`"
+        if text not in words:
+            words.append(text)
+    return ", ".join(words) or "nothing else"
+
+
+def rules(topic: str) -> nbformat.NotebookNode:
+    """The rules box after the setup cell, written from course_lib/exercise_rules.py: dtype, inputs, shapes,
+    time and what each function may not call. tests/test_exercises.py checks each notebook holds it."""
+    names = [name for name, t in GRADED_TOPIC.items() if t == topic[3:]]
+    keeps_dtype = [name for name in names if name in KEEPS_DTYPE]
+    lines = ["## The rules", "", "The hidden tests check these for every function you write here.", ""]
+    if keeps_dtype:
+        which = "every function" if keeps_dtype == names else _code_list(keeps_dtype)
+        lines.append(f"- **Keep the dtype** ({which}): float32 in gives float32 out, float64 in gives float64 "
+                     "out. Make new tensors with `dtype=x.dtype` or `torch.zeros_like(x)`, never plain `torch.zeros(n)`.")
+    lines.append("- **Never change an input tensor**: compute new tensors. No in-place change of an argument "
+                 "(`x += 1`, `x[0] = 0`, `x.clamp_(0)`).")
+    if any(name in STAR_SHAPED for name in names):
+        lines.append("- **`*` in a shape** means any number of leading dimensions, none included: `(*, in)` "
+                     "allows `(in,)`, `(N, in)` and `(N, T, in)`; `(*)` allows any shape, a 0-dim tensor "
+                     "(shape `()`, one number) too.")
+    slow = [f"`{name}` {TIME_LIMITS[name]:g} s" for name in names if name in TIME_LIMITS]
+    lines.append(f"- **Time**: one call may take at most {USUAL_TIME_LIMIT} seconds"
+                 + (f" ({', '.join(slow)})." if slow else "."))
+    example = next((e[6:] for name in names for e in FORBIDDEN[name]
+                    if e.startswith("torch:") and not any(e in g for g in IN_WORDS)), None)
+    forms = (f" A name such as `{example}` means PyTorch's function of that name in every form: "
+             f"`torch.{example}`, `F.{example}`, `x.{example}()`, `x.{example}_()`." if example else "")
+    lines += ["- **Build it yourself**: a function scores no points if it calls course_lib's function of the "
+              f"same name or what the table lists.{forms}", "",
+              "| function | must not call |", "| --- | --- |"]
+    lines += [f"| `{name}` | {_forbidden_in_words(name)} |" for name in names]
+    return nbformat.v4.new_markdown_cell("\n".join(lines))
+
+
 def markdown(text: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(text.strip())
 
@@ -67,6 +126,18 @@ def answer(grade_id: str, points: int, model_answer: str) -> nbformat.NotebookNo
     """A manually graded written answer; the release shows YOUR ANSWER HERE instead."""
     return _nbgrader(nbformat.v4.new_markdown_cell(model_answer.strip()), grade_id, grade=True,
                      solution=True, points=points)
+
+
+def write_rules(topic: str) -> None:
+    """Put rules(topic) into the source notebook, after the title and setup cells (then regenerate the release)."""
+    path = ROOT / "exercises" / "source" / topic / f"{topic}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    box = rules(topic)
+    if nb.cells[2].source.startswith("## The rules"):
+        nb.cells[2].source = box.source
+    else:
+        nb.cells.insert(2, box)
+    nbformat.write(nb, path)
 
 
 def write(path: Path, cells: list) -> None:

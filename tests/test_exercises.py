@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_config import LESSONS, SETUP_CELL, colab_badge, colab_url
 
+sys.path.insert(0, str(ROOT / "exercises"))
+from authoring import rules
+
 # Names whose hidden tests need no random input: the answer does not depend on one.
 SEALED = ("from course_grader.sealed import sealed_checks\n\n"
           "sealed_checks({name})  # fresh inputs and edge cases, judged by the grader outside this notebook")
@@ -71,6 +74,17 @@ def test_title_states_points_and_links_release_badge_and_lesson(topic):
 def test_first_code_cell_is_the_shared_setup_cell_and_read_only(topic):
     setup = next(c for c in source(topic).cells if c.cell_type == "code")
     assert setup.source == SETUP_CELL and meta(setup).get("locked")
+
+
+@topics
+def test_rules_box_after_the_setup_cell_is_written_from_the_rules_table(topic):
+    """The rules (dtype, inputs, shapes, time, forbidden calls) come from course_lib/exercise_rules.py through
+    authoring.rules, in the source and the release alike, so the box cannot drift from the table."""
+    expected = rules(topic).source
+    fix = (f"run authoring.write_rules({topic!r}) (exercises/authoring.py), then "
+           f"`cd exercises && nbgrader generate_assignment {topic} --force`")
+    assert source(topic).cells[2].source == expected, f"{topic}: the source's rules box is out of date: {fix}"
+    assert release(topic).cells[2].source == expected, f"{topic}: the release's rules box is out of date: {fix}"
 
 
 @topics
