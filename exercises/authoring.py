@@ -96,13 +96,16 @@ def rules(topic: str) -> nbformat.NotebookNode:
     slow = [f"`{name}` {TIME_LIMITS[name]:g} s" for name in names if name in TIME_LIMITS]
     lines.append(f"- **Time**: one call may take at most {USUAL_TIME_LIMIT} seconds"
                  + (f" ({', '.join(slow)})." if slow else "."))
-    example = next((e[6:] for name in names for e in FORBIDDEN[name]
-                    if e.startswith("torch:") and not any(e in g for g in IN_WORDS)), None)
-    forms = (f" A name such as `{example}` means PyTorch's function of that name in every form: "
-             f"`torch.{example}`, `F.{example}`, `x.{example}()`, `x.{example}_()`." if example else "")
-    lines += ["- **Build it yourself**: a function scores no points if it calls course_lib's function of the "
-              f"same name or what the table lists.{forms}", "",
-              "| function | must not call |", "| --- | --- |"]
+    named = any(e.startswith("torch:") and not any(e in g for g in IN_WORDS) for name in names for e in FORBIDDEN[name])
+    forms = (" A name such as `tanh` means PyTorch's function of that name in whatever form it has: "
+             "`torch.tanh`, `F.tanh`, `x.tanh()`, `x.tanh_()`." if named else "")
+    lines.append("- **Build it yourself**: a function scores no points if it calls course_lib's function of the "
+                 f"same name or what the table lists.{forms}")
+    if len(names) > 1:
+        lines.append("- **Each function is graded on its own**: where one function uses another of this notebook, "
+                     "its hidden tests run with a correct version of that other one, so one mistake costs "
+                     "one function's points.")
+    lines += ["", "| function | must not call |", "| --- | --- |"]
     lines += [f"| `{name}` | {_forbidden_in_words(name)} |" for name in names]
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
