@@ -316,14 +316,25 @@ def test_assert_close_keeps_working_when_the_learner_rebinds_torch_functions(mon
     (torch.tensor([1.0, 2.5]), "tensor of shape (2,), float32: [1, 2.5]"),
     (torch.arange(10), "tensor of shape (10,), int64: [0, 1, 2, 3, ...]"),
     (torch.tensor(0.5, dtype=torch.float64), "tensor of shape (), float64: [0.5]"),
-    (torch.zeros(0, 3), "tensor of shape (0, 3), float32"),
+    (torch.zeros(0, 3), "tensor of shape (0, 3), float32, empty"),
+    (torch.zeros(1, 2, dtype=torch.float64).T, "tensor of shape (2, 1), float64: [0, 0]"),
+    (torch.zeros(2, 2, dtype=torch.float64).T, "tensor of shape (2, 2), float64, non-contiguous (a transposed view): "
+                                               "[0, 0, 0, 0]"),
+    (torch.zeros(1, 4)[:, ::2], "tensor of shape (1, 2), float32, non-contiguous (a strided view): [0, 0]"),
+    (torch.zeros(1, requires_grad=True), "tensor of shape (1,), float32, requires_grad: [0]"),
     (None, "None"),
     (3, "int 3"),
     (np.zeros((2, 2)), "numpy.ndarray of shape (2, 2), float64"),
     ((torch.zeros(2), None), "tuple of length 2: (tensor of shape (2,), float32, None)"),
-], ids=["short", "truncated", "scalar", "empty", "None", "int", "numpy", "tuple"])
+], ids=["short", "truncated", "scalar", "empty", "transposed_row", "transposed", "strided", "requires_grad", "None", "int", "numpy",
+        "tuple"])
 def test_describe_is_one_short_line(x, text):
     assert describe(x) == text
+
+
+def test_an_input_is_described_with_its_layout():
+    message = failure(assert_close, torch.zeros(2), torch.ones(2), name="f", inputs={"x": torch.zeros(4, 3).T})
+    assert "input: x=tensor of shape (3, 4), float32, non-contiguous (a transposed view)" in message
 
 
 def test_describe_truncates_long_reprs():
