@@ -133,8 +133,20 @@ def test_a_changed_input_fails_with_the_name_of_the_argument():
         w -= lr * grad
         return w
 
-    with pytest.raises(GradingError, match="changed its input w in place"):
+    with pytest.raises(GradingError, match=r"changed its input w in place(.|\n)*`w = w - lr \* grad`"):
         expect(gd_step, torch.ones(2), torch.ones(2), 0.1, like=gradient_descent.gd_step)
+
+
+def test_the_in_place_hint_of_a_function_that_is_no_update_step_names_its_input():
+    def relu(z):
+        z[z < 0] = 0
+        return z
+
+    with pytest.raises(GradingError) as info:
+        expect(relu, torch.tensor([-1.0, 2.0]), like=activations.relu)
+    message = str(info.value)
+    assert "changed its input z in place" in message and "lr * grad" not in message
+    assert "`z[...] = ...`" in message and "work on a copy (z.clone()) or build a new tensor" in message
 
 
 def test_when_grading_warnings_and_stderr_of_learner_code_stay_out_of_the_cell(monkeypatch, capfd):
