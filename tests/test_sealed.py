@@ -117,6 +117,23 @@ def test_an_error_in_the_kernel_is_the_verdict():
         "relu: not implemented yet"
 
 
+def test_a_crash_while_answering_gives_the_exception_the_input_the_line_and_a_hint():
+    def relu(z):
+        raise ValueError("boom")
+    test = hidden_test.HiddenTest("relu", lambda g: [], lambda fn, case: fn(*case["args"]), lambda case, a: None)
+    message = verdicts.answer(test, relu, {"args": (torch.ones(2),)})["error"]
+    assert message.startswith("relu: raised ValueError: boom while the hidden test used your code on this input")
+    assert "input: z=tensor of shape (2,), float32" in message and "in relu, test_sealed.py" in message
+    assert f"hint: {verdicts.CRASH_HINT}" in message
+
+
+def test_a_crash_while_checking_gives_the_exception_the_input_and_a_hint():
+    test = hidden_test.HiddenTest("relu", lambda g: [], lambda fn, case: None, lambda case, a: a["out"])
+    message = verdicts.judge(test, {"args": (torch.ones(2),)}, {"value": 7})
+    assert message.startswith("relu: checking your answer raised TypeError: 'int' object is not subscriptable")
+    assert "input: arg0=tensor of shape (2,), float32" in message and f"hint: {verdicts.CRASH_HINT}" in message
+
+
 def test_sealed_checks_decides_on_the_spot_outside_grading(monkeypatch):
     monkeypatch.delenv(protocol.SEALED_ENV, raising=False)
     sealed.sealed_checks(relu)
