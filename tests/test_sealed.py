@@ -144,6 +144,19 @@ def test_sealed_checks_decides_on_the_spot_outside_grading(monkeypatch):
         sealed.sealed_checks(wrong)
 
 
+def test_the_hidden_checks_do_not_count_in_the_cells_line_of_passed_checks(monkeypatch):
+    from course_lib import exercise_checks
+    monkeypatch.delenv(protocol.SEALED_ENV, raising=False)
+    monkeypatch.setitem(exercise_checks._counting, "on", True)  # as in IPython
+    monkeypatch.setattr(exercise_checks, "_passed", {})
+    checks = verdicts.verify  # a hidden check that uses a visible helper, as neurons' and cnn's do
+    monkeypatch.setattr(sealed, "verify", lambda *args: exercise_checks.expect_shapes("hidden", torch.ones(1), (1,))
+                        or checks(*args))
+    sealed.sealed_checks(relu)
+    exercise_checks.expect(relu, torch.tensor([-1.0]), to_be=torch.tensor([0.0]))
+    assert exercise_checks._passed == {"relu": 1}
+
+
 def test_in_the_grading_kernel_sealed_checks_leaves_the_answering_to_the_replay(monkeypatch):
     monkeypatch.setenv(protocol.SEALED_ENV, "grader")
     def relu(z):

@@ -23,6 +23,11 @@ _is_contiguous, _permute = torch.Tensor.is_contiguous, torch.Tensor.permute
 class GradingError(AssertionError):
     """A check of the learner's code failed; the message says what to look at."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it: the message alone, since a traceback into course_lib helps no
+        learner. The cell still ends in an error output, by which nbgrader scores a test cell."""
+        return str(self).splitlines()
+
 
 def shorten(text: object, limit: int = 200, collapse: bool = True) -> str:
     text = " ".join(str(text).split()) if collapse else str(text).strip()
