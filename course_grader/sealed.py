@@ -30,7 +30,7 @@ from collections.abc import Callable
 from course_grader.hidden_test import hidden_test_of
 from course_grader.protocol import SEALED_ENV
 from course_grader.verdicts import answer, verify
-from course_lib.exercise_checks import new_generator
+from course_lib.exercise_checks import new_generator, uncounted
 from course_lib.grading import GradingError
 
 
@@ -47,6 +47,7 @@ def sealed_checks(fn: Callable) -> None:
         return  # the grading kernel: the grader answers these in its replay of the notebook
     test = hidden_test_of(getattr(fn, "__name__", None) or type(fn).__name__)
     cases = test.cases(new_generator())
-    problem = verify(test, cases, [answer(test, fn, case) for case in cases])
+    with uncounted():  # the cell's line counts its visible checks, as the grader's run would
+        problem = verify(test, cases, [answer(test, fn, case) for case in cases])
     if problem:
         raise GradingError(problem)

@@ -10,10 +10,15 @@ from collections.abc import Callable
 
 import torch
 
-from course_grader.hidden_test import HiddenTest
+from course_grader.hidden_test import HiddenTest, inputs_of
 from course_lib.grading import GradingError
+from course_lib.grading.calling import failure_lines
+from course_lib.grading.messages import grading_error, shorten
 
 NOT_PLAIN = "not a plain tensor or number"
+# What a learner can do when the hidden test itself stops on their code or answer.
+CRASH_HINT = ("run your code on an input like this one: it should return what the exercise asks for, "
+              "of the types and shapes its docstring gives")
 
 
 MAX_PARTS = 10_000  # tensors, numbers and containers in one answer: the hidden tests' results have a few
@@ -46,7 +51,9 @@ def answer(test: HiddenTest, fn: Callable, case: dict) -> dict:
     except GradingError as err:
         return {"error": str(err)}
     except Exception as err:  # noqa: BLE001 - a respond helper met a broken object of the learner's
-        return {"error": f"{test.name}: {type(err).__name__}: {err}"}
+        lines = failure_lines(err)
+        lines[0] += " while the hidden test used your code on this input"
+        return {"error": str(grading_error(test.name, inputs_of(fn, case), lines, CRASH_HINT))}
 
 
 def judge(test: HiddenTest, case: dict, response: object) -> str | None:
@@ -60,9 +67,10 @@ def judge(test: HiddenTest, case: dict, response: object) -> str | None:
     except GradingError as err:
         return str(err)
     except Exception as err:  # noqa: BLE001 - OverflowError from a huge int, anything a crafted answer raises
-        # The answer is not in the form `respond` sends: something in the notebook wrote it.
-        return (f"{test.name}: the answer that reached the grader is malformed ({type(err).__name__}): "
-                "was the notebook's code changing how tests run?")
+        # An answer of a kind the check did not foresee, or one the notebook's code forged.
+        what = f"checking your answer raised {type(err).__name__}" + (f": {shorten(err, 200)}" if str(err) else "")
+        inputs = {**{f"arg{i}": a for i, a in enumerate(case.get("args", ()))}, **case.get("kwargs", {})}
+        return str(grading_error(test.name, inputs, [what], CRASH_HINT))
     return None
 
 

@@ -151,5 +151,13 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
     for key, old in before:
         if _changed(old, after[key]):
             raise fail(name, inputs, f"changed its input {key} in place: leave inputs as they are",
-                       "compute a new tensor: `w = w - lr * grad`, not `w -= lr * grad` or w.sub_()")
+                       _in_place_hint(name, key))
     return result
+
+
+def _in_place_hint(name: str, key: str) -> str:
+    """How to avoid the change, in the terms of the function: an update step or anything else."""
+    if name.endswith("_step"):  # gd_step, adam_step ...: the learner updates weights
+        return f"compute a new tensor: `{key} = {key} - lr * grad`, not `{key} -= lr * grad` or {key}.sub_()"
+    return (f"`{key} -= ...`, `{key}[...] = ...` and `{key}.add_()` change the caller's tensor: work on a copy "
+            f"({key}.clone()) or build a new tensor")

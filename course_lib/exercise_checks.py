@@ -15,13 +15,17 @@ Every call of learner code goes through `call`, which
 - fails if it changed an input tensor in place,
 - when grading, keeps the function's prints, warnings and stderr out of the cell, since nbgrader
   scores a test cell that writes to stderr zero.
-Failures raise course_lib.grading.GradingError with one block of text a learner can act on.
+Failures raise course_lib.grading.GradingError with one block of text a learner can act on; in
+IPython the cell shows that text alone. A cell whose checks passed ends with one line per function,
+"✓ sigmoid: 6 checks passed" (IPython only; hidden tests run `uncounted`).
 How: course_lib/_guard.py. When the instructor grades, the grader's kernel extension
 (course_grader/kernel_extension.py) plugs into the guard to follow what runs.
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
+import sys
 from collections.abc import Callable
 
 import torch
@@ -31,7 +35,50 @@ from course_lib.exercise_rules import FORBIDDEN, TIME_LIMITS
 from course_lib.grading import assert_close, call_safely, check_raises, describe
 from course_lib.grading.calling import inputs_by_name
 
-__all__ = ["call", "expect", "expect_raises", "expect_shapes", "new_generator", "random_tensors"]
+__all__ = ["call", "expect", "expect_raises", "expect_shapes", "new_generator", "raised_by", "random_tensors",
+           "uncounted"]
+
+# Checks passed in the running cell, by name: IPython prints them when the cell ends without error.
+_passed: dict[str, int] = {}
+_counting = {"on": False}  # on once IPython shows the line; never in plain Python (the grader's replay)
+
+
+def _count(name: str) -> None:
+    if _counting["on"]:
+        _passed[name] = _passed.get(name, 0) + 1
+
+
+@contextlib.contextmanager
+def uncounted():
+    """The checks inside count for nothing: the hidden tests' own, which run elsewhere when grading."""
+    on, _counting["on"] = _counting["on"], False
+    try:
+        yield
+    finally:
+        _counting["on"] = on
+
+
+def _start_cell(info=None) -> None:
+    _passed.clear()
+
+
+def _end_cell(result) -> None:
+    if result.success:  # a failed cell shows its error alone
+        for name, n in _passed.items():
+            print(f"✓ {name}: {n} check{'' if n == 1 else 's'} passed")
+    _passed.clear()
+
+
+def _show_passed_checks() -> bool:
+    """In an IPython shell, print the passed checks after each cell; elsewhere do nothing."""
+    ipython = sys.modules.get("IPython")  # never imported here: plain Python stays plain
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return False
+    shell.events.register("pre_run_cell", _start_cell)
+    shell.events.register("post_run_cell", _end_cell)
+    return True
+
 
 def _name_of(fn: Callable) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
@@ -64,11 +111,24 @@ def expect(fn: Callable, *args, to_be=None, like: Callable | None = None, hint: 
     actual = call(fn, *args, **kwargs)
     assert_close(actual, to_be, name=_name_of(fn), inputs=inputs_by_name(fn, args, kwargs), rtol=rtol,
                  atol=atol, equal_nan=equal_nan, hint=hint, names=names)
+    _count(_name_of(fn))
 
 
 def expect_raises(fn: Callable, exc_type: type[BaseException], *args, match: str | None = None,
-                  hint: str | None = None, **kwargs) -> BaseException:
-    """Check that fn(*args, **kwargs) raises exc_type, with a message matching `match`."""
+                  hint: str | None = None, **kwargs) -> None:
+    """Check that fn(*args, **kwargs) raises exc_type, with a message matching `match`.
+
+    Returns None: a test cell ending in this call would otherwise show the exception, which reads
+    as a failure.
+    """
+    __tracebackhide__ = True
+    raised_by(fn, exc_type, *args, match=match, hint=hint, **kwargs)
+    _count(_name_of(fn))
+
+
+def raised_by(fn: Callable, exc_type: type[BaseException], *args, match: str | None = None,
+              hint: str | None = None, **kwargs) -> BaseException:
+    """The exc_type that fn(*args, **kwargs) must raise, under the guards: for tests that read its message."""
     __tracebackhide__ = True
     return _guarded(lambda: check_raises(fn, exc_type, *args, name=_name_of(fn), match=match,
                                          hint=hint, **kwargs), fn, args, kwargs)
@@ -93,6 +153,7 @@ def expect_shapes(name: str, result, *shapes: tuple[int, ...], dtype: torch.dtyp
             raise _guard.fail(what, {}, f"wrong shape: expected {tuple(shape)}, got {tuple(part.shape)}")
         if dtype is not None and part.dtype != dtype:
             raise _guard.fail(what, {}, f"wrong dtype: expected {dtype}, got {part.dtype}")
+    _count(name)
 
 
 def new_generator() -> torch.Generator:
@@ -113,3 +174,4 @@ def random_tensors(count: int = 4, scale: float = 1.0, max_dims: int = 3, max_si
     return tensors
 
 
+_counting["on"] = _show_passed_checks()

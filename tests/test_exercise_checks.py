@@ -16,7 +16,7 @@ from course_grader.kernel_extension import ProtocolHooks, cell_key
 from course_grader.protocol import GradingDir
 from course_lib import _forbidden, _guard, activations, gradient_descent
 from course_lib.exercise_rules import FORBIDDEN
-from course_lib.exercise_checks import call, expect, expect_raises, expect_shapes, random_tensors
+from course_lib.exercise_checks import call, expect, expect_raises, expect_shapes, raised_by, random_tensors
 from course_lib.grading import GradingError
 
 
@@ -133,8 +133,20 @@ def test_a_changed_input_fails_with_the_name_of_the_argument():
         w -= lr * grad
         return w
 
-    with pytest.raises(GradingError, match="changed its input w in place"):
+    with pytest.raises(GradingError, match=r"changed its input w in place(.|\n)*`w = w - lr \* grad`"):
         expect(gd_step, torch.ones(2), torch.ones(2), 0.1, like=gradient_descent.gd_step)
+
+
+def test_the_in_place_hint_of_a_function_that_is_no_update_step_names_its_input():
+    def relu(z):
+        z[z < 0] = 0
+        return z
+
+    with pytest.raises(GradingError) as info:
+        expect(relu, torch.tensor([-1.0, 2.0]), like=activations.relu)
+    message = str(info.value)
+    assert "changed its input z in place" in message and "lr * grad" not in message
+    assert "`z[...] = ...`" in message and "work on a copy (z.clone()) or build a new tensor" in message
 
 
 def test_when_grading_warnings_and_stderr_of_learner_code_stay_out_of_the_cell(monkeypatch, capfd):
@@ -197,7 +209,9 @@ def test_expect_raises_passes_the_right_error_and_fails_a_missing_one():
             raise ValueError("XOR is not linearly separable")
         return torch.zeros(1, 2), torch.zeros(1)
 
-    expect_raises(logic_gate_weights, ValueError, "XOR", match="separable")
+    # None, so that a test cell ending in this call shows no exception, which would read as a failure
+    assert expect_raises(logic_gate_weights, ValueError, "XOR", match="separable") is None
+    assert isinstance(raised_by(logic_gate_weights, ValueError, "XOR"), ValueError)
     with pytest.raises(GradingError, match="should raise ValueError"):
         expect_raises(logic_gate_weights, ValueError, "AND")
 
@@ -225,3 +239,33 @@ def test_every_forbidden_entry_names_something_that_exists():
         _, python = _forbidden.compile_forbidden(entries)
         paths = [e for e in entries if not e.startswith("torch:")]
         assert set(python.values()) >= set(paths), f"{name}: cannot find {set(paths) - set(python.values())}"
+
+
+def run_in_a_kernel(*cells: str) -> list[list[dict]]:
+    """The outputs of each cell, run in turn in a real IPython kernel with this checkout's course_lib."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True).execute()
+    return [cell.outputs for cell in nb.cells]
+
+
+def test_in_a_kernel_a_failed_check_shows_its_message_alone_and_a_passed_cell_one_line():
+    setup = ("import torch\nfrom course_lib.exercise_checks import expect, expect_raises, uncounted\n"
+             "def relu(z):\n    return z.clamp(min=0)\n"
+             "def wrong(z):\n    return z\nwrong.__name__ = 'relu'\n"
+             "def gate(name):\n    raise ValueError('XOR is not linearly separable')")
+    passed = ("expect(relu, torch.tensor([-1.0, 2.0]), to_be=torch.tensor([0.0, 2.0]))\n"
+              "expect(relu, torch.tensor([3.0]), to_be=torch.tensor([3.0]))\n"
+              "with uncounted():\n    expect(relu, torch.tensor([3.0]), to_be=torch.tensor([3.0]))\n"
+              "expect_raises(gate, ValueError, 'XOR')")
+    failed = "expect(relu, torch.tensor([1.0]), to_be=torch.tensor([1.0]))\nexpect(wrong, torch.tensor([-1.0]), to_be=torch.tensor([0.0]))"
+    outputs = run_in_a_kernel(setup, passed, failed, "1 + 1")
+    assert outputs[0] == []
+    assert [(o.output_type, o.get("text")) for o in outputs[1]] == [
+        ("stream", "✓ relu: 2 checks passed\n✓ gate: 1 check passed\n")]  # no ValueError(...) shown either
+    (error,) = outputs[2]  # nbgrader scores a test cell by its error output: one, and nothing printed
+    assert error.output_type == "error" and error.ename == "GradingError"
+    assert error.traceback == error.evalue.splitlines() and error.evalue.startswith("relu: wrong values")
+    assert [o.output_type for o in outputs[3]] == ["execute_result"]  # the next cell starts afresh

@@ -48,7 +48,14 @@ def test_assert_close_passes_within_atol_plus_rtol_and_fails_just_beyond(expecte
 def test_assert_close_custom_tolerances_are_used_and_reported():
     e = torch.ones(3)
     assert_close(e + 0.05, e, name="f", rtol=0, atol=0.1)
-    assert "atol=0.01, rtol=0" in failure(assert_close, e + 0.05, e, name="f", rtol=0, atol=0.01)
+    assert "by more than the allowed 0.01 + 0 × |expected|" in failure(
+        assert_close, e + torch.tensor([0.05, 0.0, 0.0]), e, name="f", rtol=0, atol=0.01)
+
+
+def test_assert_close_states_the_tolerance_in_plain_words():
+    message = failure(assert_close, torch.ones(3), torch.zeros(3), name="f")
+    assert "by more than the allowed 1e-06 + 1e-05 × |expected|" in message
+    assert "atol" not in message and "rtol" not in message
 
 
 def test_assert_close_ignores_requires_grad():
@@ -71,8 +78,8 @@ def planted_mismatch():
 def test_assert_close_message_reports_every_field():
     z, actual, expected = planted_mismatch()
     message = failure(assert_close, actual, expected, name="relu", inputs={"z": z}, hint="negative inputs map to 0")
-    for pattern in [r"^relu: wrong values: 3 of 12 elements differ \(25%\)",
-                    r"atol=1e-06, rtol=1e-05",
+    for pattern in [rf"^relu: wrong values: got nan at \[3, 0\] where {expected[3, 0].item():.6g} was expected$",
+                    r"^  3 of 12 elements differ \(25%\) by more than the allowed 1e-06 \+ 1e-05 × \|expected\|$",
                     r"input: z=tensor of shape \(4, 3\), float32",
                     r"shape \(4, 3\) and dtype float32 as expected",
                     rf"greatest absolute error {5.0 - expected[2, 2].item():.6g} at \[2, 2\]",
@@ -81,6 +88,12 @@ def test_assert_close_message_reports_every_field():
                     r"nan: actual has 1 at \[3, 0\]; expected has none",
                     r"hint: negative inputs map to 0$"]:
         assert re.search(pattern, message, re.MULTILINE), f"{pattern!r} not in:\n{message}"
+
+
+def test_assert_close_leads_with_a_nan_and_leaves_out_meaningless_error_sizes():
+    message = failure(assert_close, torch.tensor([0.5, 0.5, NAN]), torch.full((3,), 0.5), name="f")
+    assert message.startswith("f: wrong values: got nan at [2] where 0.5 was expected\n")
+    assert "greatest" not in message and "first mismatch" not in message
 
 
 def test_assert_close_reports_where_expected_has_inf_and_nan():
@@ -111,8 +124,8 @@ def test_assert_close_same_infinities_pass_and_opposite_ones_fail():
     message = failure(assert_close, -x, x, name="f")
     assert "2 of 3 elements differ" in message and "inf: actual has 2 at [0]; expected has 2 at [0]" in message
     assert_close(INF, INF, name="f")
-    assert "expected inf, got -inf" in failure(assert_close, -INF, INF, name="f")
-    assert "expected inf, got 1e+300" in failure(assert_close, 1e300, INF, name="f")
+    assert "got -inf where inf was expected" in failure(assert_close, -INF, INF, name="f")
+    assert "got 1e+300 where inf was expected" in failure(assert_close, 1e300, INF, name="f")
 
 
 @pytest.mark.parametrize("factor, words", [(-1.0, "every value has the wrong sign"),
@@ -121,6 +134,25 @@ def test_assert_close_same_infinities_pass_and_opposite_ones_fail():
 def test_assert_close_names_a_sign_or_constant_factor_slip(factor, words):
     expected = torch.randn(5, 3, dtype=torch.float64)
     assert words in failure(assert_close, factor * expected, expected, name="f")
+
+
+@pytest.mark.parametrize("actual, expected", [
+    (torch.tensor(1.0), torch.tensor(0.5)), (torch.tensor([1.0]), torch.tensor([0.5])), (1.0, 0.5),
+    (torch.tensor([0.0, 1.0]), torch.tensor([0.0, 0.5])),
+], ids=["zero_dim", "one_element", "python_float", "one_nonzero_value"])
+def test_assert_close_single_values_get_no_talk_of_factors(actual, expected):
+    message = failure(assert_close, actual, expected, name="f")
+    assert "times the expected" not in message and "wrong sign" not in message
+
+
+@pytest.mark.parametrize("actual, expected, first", [
+    (torch.tensor(1.0), torch.tensor(0.5), "f: wrong values: expected 0.5, got 1\n"),
+    (torch.tensor([1.0]), torch.tensor([0.5]), "f: wrong values: expected 0.5, got 1 at [0]\n"),
+    (torch.tensor(NAN), torch.tensor(0.5), "f: wrong values: got nan where 0.5 was expected"),
+], ids=["zero_dim", "one_element", "nan"])
+def test_assert_close_reports_a_single_value_as_expected_and_got(actual, expected, first):
+    message = failure(assert_close, actual, expected, name="f")
+    assert message.startswith(first) and "elements differ" not in message
 
 
 def test_assert_close_does_not_claim_a_factor_when_there_is_none():
@@ -158,7 +190,7 @@ def test_assert_close_shape_mismatch_also_mentions_a_dtype_mismatch():
 
 
 @pytest.mark.parametrize("actual_dtype, expected_dtype, words", [
-    (torch.float64, torch.float32, "created without dtype=x.dtype"),
+    (torch.float64, torch.float32, "keep the input's dtype: make new tensors with dtype=x.dtype"),
     (torch.int64, torch.float32, "integer results"),
     (torch.float32, torch.int64, "convert with .long()"),
     (torch.float32, torch.bool, "a comparison such as z > 0 gives a bool tensor"),
@@ -168,6 +200,14 @@ def test_assert_close_dtype_mismatch_is_reported_with_a_diagnosis(actual_dtype, 
     message = failure(assert_close, expected.to(actual_dtype), expected, name="f")
     assert message.startswith(f"f: wrong dtype: expected {str(expected_dtype)[6:]}, got {str(actual_dtype)[6:]}")
     assert words in message and "the values agree once converted" in message
+
+
+def test_assert_close_dtype_mismatch_says_keep_the_input_dtype_and_leaves_out_the_value_hint():
+    expected = torch.tensor([0.5, 1.5])
+    hint = "divide by the batch size"
+    message = failure(assert_close, expected.double(), expected, name="f", hint=hint)
+    assert "keep the input's dtype" in message and hint not in message
+    assert hint in failure(assert_close, expected * 2, expected, name="f", hint=hint)
 
 
 def test_assert_close_dtype_mismatch_with_wrong_values_reports_both():
@@ -193,7 +233,7 @@ def test_assert_close_non_tensor_actual_is_named(actual, words):
                              "convert with .item()"),
     (13.0, 13, "returned float 13.0 instead of a Python int: use // for integer division"),
     (12, 13, "expected 13, got 12"),
-    (0.7, 0.5, "expected 0.5, got 0.7\n  absolute error 0.2, relative error 0.4"),
+    (0.7, 0.5, "expected 0.5, got 0.7\n  off by 0.2 (relative error 0.4), more than the allowed"),
     (1, True, "returned int 1 instead of a Python bool"),
     (False, True, "expected True, got False"),
     (torch.zeros(1), None, "expected None, got tensor of shape (1,)"),
@@ -276,14 +316,25 @@ def test_assert_close_keeps_working_when_the_learner_rebinds_torch_functions(mon
     (torch.tensor([1.0, 2.5]), "tensor of shape (2,), float32: [1, 2.5]"),
     (torch.arange(10), "tensor of shape (10,), int64: [0, 1, 2, 3, ...]"),
     (torch.tensor(0.5, dtype=torch.float64), "tensor of shape (), float64: [0.5]"),
-    (torch.zeros(0, 3), "tensor of shape (0, 3), float32"),
+    (torch.zeros(0, 3), "tensor of shape (0, 3), float32, empty"),
+    (torch.zeros(1, 2, dtype=torch.float64).T, "tensor of shape (2, 1), float64: [0, 0]"),
+    (torch.zeros(2, 2, dtype=torch.float64).T, "tensor of shape (2, 2), float64, non-contiguous (a transposed view): "
+                                               "[0, 0, 0, 0]"),
+    (torch.zeros(1, 4)[:, ::2], "tensor of shape (1, 2), float32, non-contiguous (a strided view): [0, 0]"),
+    (torch.zeros(1, requires_grad=True), "tensor of shape (1,), float32, requires_grad: [0]"),
     (None, "None"),
     (3, "int 3"),
     (np.zeros((2, 2)), "numpy.ndarray of shape (2, 2), float64"),
     ((torch.zeros(2), None), "tuple of length 2: (tensor of shape (2,), float32, None)"),
-], ids=["short", "truncated", "scalar", "empty", "None", "int", "numpy", "tuple"])
+], ids=["short", "truncated", "scalar", "empty", "transposed_row", "transposed", "strided", "requires_grad", "None", "int", "numpy",
+        "tuple"])
 def test_describe_is_one_short_line(x, text):
     assert describe(x) == text
+
+
+def test_an_input_is_described_with_its_layout():
+    message = failure(assert_close, torch.zeros(2), torch.ones(2), name="f", inputs={"x": torch.zeros(4, 3).T})
+    assert "input: x=tensor of shape (3, 4), float32, non-contiguous (a transposed view)" in message
 
 
 def test_describe_truncates_long_reprs():

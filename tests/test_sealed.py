@@ -117,6 +117,23 @@ def test_an_error_in_the_kernel_is_the_verdict():
         "relu: not implemented yet"
 
 
+def test_a_crash_while_answering_gives_the_exception_the_input_the_line_and_a_hint():
+    def relu(z):
+        raise ValueError("boom")
+    test = hidden_test.HiddenTest("relu", lambda g: [], lambda fn, case: fn(*case["args"]), lambda case, a: None)
+    message = verdicts.answer(test, relu, {"args": (torch.ones(2),)})["error"]
+    assert message.startswith("relu: raised ValueError: boom while the hidden test used your code on this input")
+    assert "input: z=tensor of shape (2,), float32" in message and "in relu, test_sealed.py" in message
+    assert f"hint: {verdicts.CRASH_HINT}" in message
+
+
+def test_a_crash_while_checking_gives_the_exception_the_input_and_a_hint():
+    test = hidden_test.HiddenTest("relu", lambda g: [], lambda fn, case: None, lambda case, a: a["out"])
+    message = verdicts.judge(test, {"args": (torch.ones(2),)}, {"value": 7})
+    assert message.startswith("relu: checking your answer raised TypeError: 'int' object is not subscriptable")
+    assert "input: arg0=tensor of shape (2,), float32" in message and f"hint: {verdicts.CRASH_HINT}" in message
+
+
 def test_sealed_checks_decides_on_the_spot_outside_grading(monkeypatch):
     monkeypatch.delenv(protocol.SEALED_ENV, raising=False)
     sealed.sealed_checks(relu)
@@ -125,6 +142,19 @@ def test_sealed_checks_decides_on_the_spot_outside_grading(monkeypatch):
     wrong.__name__ = "relu"  # sealed_checks finds the hidden test by the function's name
     with pytest.raises(GradingError, match="relu: wrong values"):
         sealed.sealed_checks(wrong)
+
+
+def test_the_hidden_checks_do_not_count_in_the_cells_line_of_passed_checks(monkeypatch):
+    from course_lib import exercise_checks
+    monkeypatch.delenv(protocol.SEALED_ENV, raising=False)
+    monkeypatch.setitem(exercise_checks._counting, "on", True)  # as in IPython
+    monkeypatch.setattr(exercise_checks, "_passed", {})
+    checks = verdicts.verify  # a hidden check that uses a visible helper, as neurons' and cnn's do
+    monkeypatch.setattr(sealed, "verify", lambda *args: exercise_checks.expect_shapes("hidden", torch.ones(1), (1,))
+                        or checks(*args))
+    sealed.sealed_checks(relu)
+    exercise_checks.expect(relu, torch.tensor([-1.0]), to_be=torch.tensor([0.0]))
+    assert exercise_checks._passed == {"relu": 1}
 
 
 def test_in_the_grading_kernel_sealed_checks_leaves_the_answering_to_the_replay(monkeypatch):

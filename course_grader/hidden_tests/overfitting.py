@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from course_lib._guard import fail
-from course_lib.exercise_checks import call, expect_raises, expect_shapes
+from course_lib.exercise_checks import call, expect_shapes, raised_by
 from course_lib.grading import GradingError, assert_close
 from course_grader.hidden_tests._cases import check_with_grads, randint, respond_with_grads
 from course_grader.hidden_test import hidden_test, reference
@@ -73,7 +73,7 @@ def respond_dropout(fn, case: dict) -> dict:
     p = 1 and training=False; for a case with "raises", the message of the ValueError it raised."""
     x, p = case["args"]
     if "raises" in case:
-        return {"message": str(expect_raises(fn, ValueError, x, p, hint=case["hint"]))}
+        return {"message": str(raised_by(fn, ValueError, x, p, hint=case["hint"]))}
     seed = case["seed"]
 
     def seeded(s: int) -> torch.Generator:

@@ -31,7 +31,7 @@ def _is_library(code) -> bool:
     return os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
 
 
-def _failure_lines(err: Exception) -> list[str]:
+def failure_lines(err: Exception) -> list[str]:
     """[what happened, where in the learner's code]; the first traceback frame is our own call."""
     frames, tb = [], err.__traceback__.tb_next
     while tb is not None:
@@ -70,7 +70,7 @@ def call_safely(fn: Callable, *args, name: str, **kwargs):
     try:
         return fn(*args, **kwargs)
     except Exception as err:  # whatever the learner's code raises, report it in two lines
-        lines = _failure_lines(err)
+        lines = failure_lines(err)
     raise grading_error(name, inputs_by_name(fn, args, kwargs), lines, None) from None
 
 
@@ -91,7 +91,7 @@ def check_raises(fn: Callable, exc_type: type[BaseException] | tuple[type[BaseEx
         lines = [f"raised {type(err).__name__} as it should, but its message {shorten(err, 150)!r} "
                  f"does not match {match!r}"]
     except Exception as err:  # the wrong kind of error
-        lines = _failure_lines(err)
+        lines = failure_lines(err)
         if lines[0] != _NOT_IMPLEMENTED:
             lines[0] = f"should raise {wanted} for this input, but {lines[0]}"
     else:

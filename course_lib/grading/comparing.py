@@ -1,8 +1,9 @@
 """assert_close: is the learner's answer the expected one, and if not, what is the first thing wrong?
 
 Checked in turn: the kind of object, the shape, the dtype, then the values within
-atol + rtol·|expected|. A value mismatch is reported as how many elements differ, the greatest
-errors, the first wrong element, any nan or inf, and a wrong sign or factor when every value has one.
+atol + rtol·|expected|. A value mismatch leads with a nan or inf where a number was expected;
+a single value is reported as expected and got; several as how many elements differ, the greatest
+errors, the first wrong element, and a wrong sign or factor when one explains every value.
 """
 from __future__ import annotations
 
@@ -73,10 +74,16 @@ def _dtype_hint(got: torch.dtype, want: torch.dtype) -> str:
     if want == _bool:
         return " — a comparison such as z > 0 gives a bool tensor"
     if want.is_floating_point and got.is_floating_point:
-        return " — a tensor was created without dtype=x.dtype along the way (or came from numpy)"
+        return (" — keep the input's dtype: make new tensors with dtype=x.dtype or torch.zeros_like(x), "
+                "not from numpy or Python floats")
     if want.is_floating_point:
         return " — integer results: create tensors with dtype=x.dtype, or convert with .to(x.dtype)"
     return " — indices and counts are integers: convert with .long()" if want == torch.int64 else ""
+
+
+def _allowed(rtol: float, atol: float) -> str:
+    """The tolerance in words, numbers kept for those who want them."""
+    return f"the allowed {atol:g} + {rtol:g} × |expected|"
 
 
 def _mismatch(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float, equal_nan: bool) -> torch.Tensor:
@@ -88,24 +95,44 @@ def _mismatch(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float, equal_
     return _not(close)
 
 
+def _one_value_lines(a: float, e: float, rtol: float, atol: float, where: str = "") -> list[str]:
+    """The report for a single wrong value: no counts, no factors."""
+    if not (math.isfinite(a) and math.isfinite(e)):
+        return [f"got {format_number(a)}{where} where {format_number(e)} was expected"]
+    relative = abs(a - e) / abs(e) if e else math.inf
+    return [f"expected {format_number(e)}, got {format_number(a)}{where}",
+            f"off by {format_number(abs(a - e))} (relative error {format_number(relative)}), more than "
+            f"{_allowed(rtol, atol)} = {format_number(atol + rtol * abs(e))}"]
+
+
 def _value_lines(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float, equal_nan: bool) -> list[str]:
     """Empty if a and e are close everywhere, else the mismatch report.  float64 tensors of one shape."""
     bad = _mismatch(a, e, rtol, atol, equal_nan)
     n_bad = int(_item(_count(bad)))
     if n_bad == 0:
         return []
-    lines = [f"{n_bad} of {a.numel()} elements differ ({100 * n_bad / a.numel():.3g}%) beyond "
-             f"atol + rtol·|expected| (atol={atol:g}, rtol={rtol:g})"]
-    finite, diff = _and(_isfinite(a), _isfinite(e)), _abs(_sub(a, e))
-    if bool(_item(_count(finite))):
-        relative = _where(_eq(e, 0), _where(_eq(diff, 0), 0.0, math.inf), _div(diff, _abs(e)))
+    if a.numel() == 1:
+        index = _first(bad)
+        return _one_value_lines(_item(a[index]), _item(e[index]), rtol, atol, _at(index))
+    finite = _and(_isfinite(a), _isfinite(e))
+    lines = [f"{n_bad} of {a.numel()} elements differ ({100 * n_bad / a.numel():.3g}%) by more than "
+             f"{_allowed(rtol, atol)}"]
+    not_finite = _and(bad, _not(finite))
+    if bool(_item(_count(not_finite))):  # a nan or inf is the news: lead with it
+        index = _first(not_finite)
+        lines.insert(0, f"got {format_number(_item(a[index]))}{_at(index)} where "
+                        f"{format_number(_item(e[index]))} was expected")
+    finite_bad = _and(bad, finite)
+    if bool(_item(_count(finite_bad))):  # error sizes only where both values are numbers
+        diff = _abs(_sub(a, e))
+        relative = _where(_eq(e, 0), math.inf, _div(diff, _abs(e)))
         for label, err in (("absolute", diff), ("relative", relative)):
-            err = _where(finite, err, 0.0)
+            err = _where(finite_bad, err, 0.0)
             worst = _item(_amax(err))
             lines.append(f"greatest {label} error {format_number(worst)}{_at(_first(_eq(err, worst)))}")
-    index = _first(bad)
-    lines.append(f"first mismatch{_at(index)}: expected {format_number(_item(e[index]))}, "
-                 f"got {format_number(_item(a[index]))}")
+        index = _first(finite_bad)
+        lines.append(f"first mismatch{_at(index)}: expected {format_number(_item(e[index]))}, "
+                     f"got {format_number(_item(a[index]))}")
     for label, test in (("nan", _isnan), ("inf", _isinf)):
         in_a, in_e = test(a), test(e)
         n_a, n_e = int(_item(_count(in_a))), int(_item(_count(in_e)))
@@ -114,7 +141,8 @@ def _value_lines(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float, equ
                          f"expected has {n_e or 'none'}{_at(_first(in_e)) if n_e else ''}")
     if not lines[-1].startswith(("nan", "inf")):
         lines.append("no nan or inf in actual or expected")
-    if bool(_item(_all(_isfinite(a)))) and (scale := _item(_sum(_mul(e, e)))) > 0:
+    several = int(_item(_count(e))) >= 2  # a factor needs two nonzero values to show
+    if several and bool(_item(_all(_isfinite(a)))) and (scale := _item(_sum(_mul(e, e)))) > 0:
         k = _item(_sum(_mul(a, e))) / scale  # least-squares fit a ≈ k * e: spots a sign or factor slip
         scaled_fits = not bool(_item(_count(_mismatch(a, _mul(e, k), rtol, atol, False))))
         if scaled_fits and abs(k - 1) > 1e-3 and abs(k) > 1e-3:
@@ -145,11 +173,7 @@ def _compare(actual: object, expected: object, rtol: float, atol: float, equal_n
         if a == e or (math.isfinite(e) and abs(a - e) <= atol + rtol * abs(e)) or (
                 equal_nan and math.isnan(a) and math.isnan(e)):
             return []
-        relative = abs(a - e) / abs(e) if e else math.inf
-        return [f"expected {format_number(e)}, got {format_number(a)}",
-                f"absolute error {format_number(abs(a - e))}, relative error {format_number(relative)}; "
-                f"allowed: atol + rtol·|expected| = {format_number(atol + rtol * abs(e))} "
-                f"(atol={atol:g}, rtol={rtol:g})"]
+        return _one_value_lines(a, e, rtol, atol)
     if not isinstance(expected, _Tensor):
         raise TypeError(f"assert_close: expected must be a tensor, a number, a bool, None or a tuple "
                         f"of these, got {describe(expected)}")
@@ -173,6 +197,11 @@ def _compare(actual: object, expected: object, rtol: float, atol: float, equal_n
     return []
 
 
+def _hint_for(lines: list[str], hint: str | None) -> str | None:
+    """A test's hint is about values: a wrong dtype gets its own advice instead."""
+    return None if lines[0].startswith("wrong dtype") else hint
+
+
 def assert_close(actual: object, expected: object, *, name: str, inputs: object = None,
                  rtol: float = 1e-5, atol: float = 1e-6, equal_nan: bool = False, hint: str | None = None,
                  names: Sequence[str] | None = None) -> None:
@@ -190,7 +219,7 @@ def assert_close(actual: object, expected: object, *, name: str, inputs: object 
             raise ValueError(f"assert_close: {label} must be a number >= 0, got {tol!r}")
     if not isinstance(expected, (tuple, list)):
         if lines := _compare(actual, expected, rtol, atol, equal_nan):
-            raise grading_error(name, inputs, lines, hint)
+            raise grading_error(name, inputs, lines, _hint_for(lines, hint))
         return
     labels = list(names or getattr(expected, "_fields", None)
                   or [f"element {i}" for i in range(len(expected))])
@@ -207,5 +236,5 @@ def assert_close(actual: object, expected: object, *, name: str, inputs: object 
     if failures:
         label, lines = failures[0]
         also = ["also wrong: " + ", ".join(other for other, _ in failures[1:])] if len(failures) > 1 else []
-        raise grading_error(f"{name} ({label})", inputs, [*lines, *also], hint)
+        raise grading_error(f"{name} ({label})", inputs, [*lines, *also], _hint_for(lines, hint))
 

@@ -17,10 +17,16 @@ import torch
 # Captured at import: a learner's notebook that later rebinds torch.Tensor.tolist, ... cannot
 # change how answers are described.
 _Tensor, _flatten, _detach, _tolist = torch.Tensor, torch.flatten, torch.Tensor.detach, torch.Tensor.tolist
+_is_contiguous, _permute = torch.Tensor.is_contiguous, torch.Tensor.permute
 
 
 class GradingError(AssertionError):
     """A check of the learner's code failed; the message says what to look at."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it: the message alone, since a traceback into course_lib helps no
+        learner. The cell still ends in an error output, by which nbgrader scores a test cell."""
+        return str(self).splitlines()
 
 
 def shorten(text: object, limit: int = 200, collapse: bool = True) -> str:
@@ -36,10 +42,25 @@ def dtype_name(t: torch.Tensor) -> str:
     return str(t.dtype).removeprefix("torch.")
 
 
+def _layout(x: torch.Tensor) -> list[str]:
+    """What about a tensor, beyond shape and dtype, can trip a learner's code up."""
+    notes = []
+    if x.numel() == 0:
+        notes.append("empty")
+    elif not _is_contiguous(x):
+        by_stride = sorted(range(x.dim()), key=lambda d: -x.stride(d))
+        # A permuted view (x.T) is contiguous once its dimensions are put back in memory order.
+        transposed = _is_contiguous(_permute(x, by_stride))
+        notes.append("non-contiguous (a transposed view)" if transposed else "non-contiguous (a strided view)")
+    if x.requires_grad:
+        notes.append("requires_grad")
+    return notes
+
+
 def describe(x: object, max_values: int = 4) -> str:
-    """One line: a tensor's shape, dtype and first max_values values; type and value otherwise."""
+    """One line: a tensor's shape, dtype, layout and first max_values values; type and value otherwise."""
     if isinstance(x, _Tensor):
-        text = f"tensor of shape {tuple(x.shape)}, {dtype_name(x)}"
+        text = ", ".join([f"tensor of shape {tuple(x.shape)}", dtype_name(x), *_layout(x)])
         if x.device.type != "cpu":
             text += f" on {x.device}"
         if max_values > 0 and x.numel() > 0:
