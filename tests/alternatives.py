@@ -164,21 +164,9 @@ def perceptron_train_augmented(X, y, lr=1.0, epochs=100):
     return theta[:n_features].unsqueeze(0), theta[n_features:]
 
 
-@alt("perceptron_train", "plus_minus_one")
-def perceptron_train_pm1(X, y, lr=1.0, epochs=100):
-    # labels as t = +-1, update when t * z <= 0: scikit-learn's Perceptron (hinge at 0) / Bishop 4.1.7 convention
-    n, n_features = X.shape
-    weight = torch.zeros(n_features, dtype=X.dtype)
-    bias = torch.zeros((), dtype=X.dtype)
-    t = 2 * y.to(X.dtype) - 1
-    for _ in range(epochs):
-        updated = False
-        for x_i, t_i in zip(X, t):
-            if t_i * (x_i @ weight + bias) <= 0:
-                weight, bias, updated = weight + lr * t_i * x_i, bias + lr * t_i, True
-        if not updated:
-            break
-    return weight.unsqueeze(0), bias.reshape(1)
+# Not here: labels as t = +-1 updating where t * z <= 0 (scikit-learn's Perceptron, Bishop 4.1.7). At
+# z = 0 it moves on a sample of label 0, which the notebook's rule (y_hat = perceptron(x_i), 0 at z = 0)
+# does not: another trajectory than the one prescribed.
 
 
 # ============================================================ 02 activations

@@ -2,9 +2,10 @@
 
 For each (graded name, alternative) the hidden cases are drawn with several seeds, answered as the
 learner's kernel answers them (verdicts.answer: the guard, the forbidden twins, no in-place changes)
-and judged as the grader judges them (verdicts.verify). A correct formulation the current hidden
-tests reject is kept, marked xfail(strict=True) with the grader's message: the suite stays green,
-the failure stays recorded, and the mark must go once the grading accepts it.
+and judged as the grader judges them (verdicts.verify). Every one must pass: a correct formulation
+the hidden tests reject is a fault of the grading (its tolerance, or a case that rounding decides),
+fixed there. Formulations that compute another function than the notebook asks for are named, and
+left out, in tests/alternatives.py.
 """
 from __future__ import annotations
 
@@ -22,23 +23,8 @@ SEEDS = range(5)
 # the names whose cases train or run models (or run the reference's loops): fewer seeds keep the file fast
 OTHER_SEEDS = {"train_one_epoch": range(1), "evaluate_accuracy": range(2), "SmallCNN": range(1), "fit_line": range(1),
                "perceptron_train": range(3), "MLP": range(3), "conv2d": range(2), "max_pool2d": range(3),
-               # seed 10 draws an exact decimal tie: best 0.7738, then 0.7238 with min_delta=0.05
+               # seed 10 drew an exact decimal tie, decided by rounding, until the cases became multiples of 2**-10
                "EarlyStopping": (0, 1, 2, 3, 4, 10)}
-
-# (name, alternative) -> the grader's message, short: correct solutions the current hidden tests reject
-REJECTED: dict[tuple[str, str], str] = {
-    ("softmax", "exp_minus_logsumexp"):
-        "float32 row [1e4, 1e4, 1e4]: 0.333326 for 1/3, relative error 2.1e-5 > rtol 1e-5 (logsumexp = 1e4 + ln 3 "
-        "rounds to an ulp of 1e-3 in float32)",
-    ("binary_cross_entropy_with_logits", "tf_docs_log"):
-        "logits [20., 30.] float32, targets 1, atol=0: 0 for 1.03e-9 (1 + exp(-20) rounds to 1)",
-    ("binary_cross_entropy_with_logits", "pytorch04_max_val"):
-        "logits [20., 30.] float32, targets 1, atol=0: 0 for 1.03e-9 (log(1 + exp(-20)) rounds to 0)",
-    ("EarlyStopping", "spec_words"):
-        "seed 10, patience=2, min_delta=0.05: losses 0.7738 then 0.7238, an exact decimal tie; "
-        "0.7738 - 0.7238 > 0.05 in binary, 0.7238 < 0.7738 - 0.05 is not: expected True, got False",
-}
-
 
 @functools.cache
 def cases_of(name: str, seed: int) -> list[dict]:
@@ -61,12 +47,7 @@ def first_problem(name: str, fn, seeds) -> str | None:
 
 
 def _params():
-    for name, table in ALTERNATIVES.items():
-        for label in table:
-            marks = ()
-            if (name, label) in REJECTED:
-                marks = pytest.mark.xfail(strict=True, reason=REJECTED[name, label])
-            yield pytest.param(name, label, id=f"{name}-{label}", marks=marks)
+    return [pytest.param(name, label, id=f"{name}-{label}") for name, table in ALTERNATIVES.items() for label in table]
 
 
 @pytest.mark.filterwarnings("ignore:Length of split at index")  # random_split with n_val = 0, as PyTorch warns

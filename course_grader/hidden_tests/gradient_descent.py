@@ -94,6 +94,10 @@ def adam_cases(g: torch.Generator) -> list[dict]:
              "hint": f"step t = {t}: divide m by 1 - beta1**t and v by 1 - beta2**t"} for t in range(1, 7)]))
     w = cases[-1]["w"]
     cases[-1]["steps"].append({"grad": torch.randn(w.shape, generator=g, dtype=w.dtype), "args": (50,)})
+    # a large eps shows where it goes: added to sqrt(v_hat), after the bias correction (not to sqrt(v))
+    cases.append(a_run(g, (5,), torch.float64, 2, [
+        {"args": (t,), "kwargs": {"lr": 0.1, "eps": 0.1}, "hint": "eps is added to sqrt(v_hat), the corrected v"}
+        for t in range(1, 4)]))
     return cases
 
 

@@ -167,10 +167,12 @@ def early_stopping_cases(g: torch.Generator) -> list[dict]:
              {"losses": [2.0, 1.0, 3.0, 0.5, 0.6, 0.7, 0.8], "kwargs": {},
               "hint": "the default patience is 3, and the count restarts at every new best"}]
     for _ in range(4):
-        kwargs = {"patience": randint(g, 1, 4), "min_delta": (0.0, 0.05)[randint(g, 0, 1)]}
+        # min_delta and the losses are multiples of 2**-10: every form of "improved by more than min_delta"
+        # (best - loss > min_delta, loss + min_delta < best ...) computes exactly, ties included
+        kwargs = {"patience": randint(g, 1, 4), "min_delta": (0.0, 0.0625)[randint(g, 0, 1)]}
         stopper, losses, loss = reference("course_lib.overfitting.EarlyStopping")(**kwargs), [], 1.0
         while len(losses) < 15:
-            loss = round(loss * (0.75 + 0.45 * float(torch.rand((), generator=g))), 4)
+            loss = round(1024 * loss * (0.75 + 0.45 * float(torch.rand((), generator=g)))) / 1024
             losses.append(loss)
             if stopper.step(loss):
                 break
