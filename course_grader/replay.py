@@ -93,10 +93,8 @@ class Replay:
         for name in names:
             hidden_test.hidden_test_of(name)
         sealed.answer_here = self.answer
-        # The stand-ins as the notebook's code can reach them, in the module too, refuse to serve their own test
-        self.stand_ins = {name: self._stand_in(name, fn) for name, fn in stand_ins.STAND_INS.items()}
-        stand_ins.STAND_INS.update(self.stand_ins)
-        vars(stand_ins).update(self.stand_ins)
+        stand_ins.serve_in(self.tested)  # before the snapshot, which then keeps the module as set here
+        self.stand_ins = dict(stand_ins.STAND_INS)
         self.topic_of = dict(course_lib.exercise_rules.GRADED_TOPIC)
         prefixes = ("course_lib.grading", "course_lib._guard", "course_lib._forbidden", "course_lib._ban",
                     "course_lib.exercise_", "course_grader.")
@@ -114,17 +112,10 @@ class Replay:
         self.snapshot.containers.append(("the replay's tools", self.tools, dict(self.tools)))
         self.snapshot.containers.append(("the grader's stand-ins", self.stand_ins, dict(self.stand_ins)))
 
-    def _stand_in(self, name: str, fn):
-        """The grader's `name`, serving only the tests of the other names."""
-        state = self.state
-
-        def stand_in(*args, **kwargs):
-            step = state["step"]
-            if step is not None and step.get("name") == name:
-                raise RuntimeError(f"{name} calls the grader's own {name}: write it yourself")
-            return fn(*args, **kwargs)
-        stand_in.__name__ = stand_in.__qualname__ = name
-        return stand_in
+    def tested(self) -> str | None:
+        """The graded name whose test cell runs, if one does."""
+        step = self.state["step"]
+        return step.get("name") if step is not None and step.get("kind") == "test" else None
 
     def lend_stand_ins(self, namespace: dict, name: str) -> dict:
         """Put the stand-ins of name's exercise mates into namespace, defined there or not (a mate

@@ -97,10 +97,11 @@ PERCEPTRON_TEST = ("import torch\nfrom course_lib.exercise_checks import expect\
 PERCEPTRON = "def perceptron(x, weight, bias):\n    return (linear(x, weight, bias) > 0).to(x.dtype)\n"
 
 
-def replay(linear_cell: str) -> dict[str, str]:
+def replay(linear_cell: str, perceptron_cell: str = PERCEPTRON, linear_first: bool = True) -> dict[str, str]:
     """Replay linear's cell, perceptron's (which calls linear) and both tests: {name: verdict}."""
-    steps = [Step("code", "import torch\n"), Step("code", linear_cell), Step("code", PERCEPTRON),
-             Step("test", LINEAR_TEST, "linear"), Step("test", PERCEPTRON_TEST, "perceptron")]
+    tests = [Step("test", LINEAR_TEST, "linear"), Step("test", PERCEPTRON_TEST, "perceptron")]
+    steps = [Step("code", "import torch\n"), Step("code", linear_cell), Step("code", perceptron_cell),
+             *(tests if linear_first else tests[::-1])]
     cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("linear", "perceptron")}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
     client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda name: 6)
@@ -135,3 +136,11 @@ def test_reading_the_code_a_twin_in_a_name_the_grader_stands_in_for_costs_that_n
     assert "torch.sigmoid" in twin_call(bindings, "sigmoid")
     assert "torch.sigmoid" in twin_call(bindings, "sigmoid_grad")  # as the kernel's guard sees it
     assert twin_call(bindings, "sigmoid_grad", lent=("sigmoid",)) is None  # as the replay grades it
+
+
+def test_a_stand_in_kept_from_another_test_still_refuses_to_serve_its_own():
+    """The learner moved linear's test below perceptron's, whose run keeps the stand-in it was lent."""
+    kept = ("def perceptron(x, weight, bias):\n    global KEPT\n    KEPT = linear\n"
+            "    return (linear(x, weight, bias) > 0).to(x.dtype)\n")
+    verdicts = replay("def linear(x, weight, bias=None):\n    return KEPT(x, weight, bias)\n", kept, linear_first=False)
+    assert verdicts["perceptron"] == "passed" and "calls the grader's own linear" in verdicts["linear"], verdicts
