@@ -34,6 +34,8 @@ from course_lib import _guard
 from course_lib.exercise_rules import FORBIDDEN, TIME_LIMITS
 from course_lib.grading import assert_close, call_safely, check_raises, describe
 from course_lib.grading.calling import inputs_by_name
+from course_lib.grading.comparing import dtype_hint, shape_hint
+from course_lib.grading.messages import dtype_name
 
 __all__ = ["call", "expect", "expect_raises", "expect_shapes", "new_generator", "raised_by", "random_tensors",
            "uncounted"]
@@ -150,9 +152,11 @@ def expect_shapes(name: str, result, *shapes: tuple[int, ...], dtype: torch.dtyp
         if not isinstance(part, torch.Tensor):
             raise _guard.fail(what, {}, f"returned {describe(part, 0)}; expected a tensor of shape {shape}")
         if tuple(part.shape) != tuple(shape):
-            raise _guard.fail(what, {}, f"wrong shape: expected {tuple(shape)}, got {tuple(part.shape)}")
+            got = tuple(part.shape)
+            raise _guard.fail(what, {}, f"wrong shape: expected {tuple(shape)}, got {got}{shape_hint(got, tuple(shape))}")
         if dtype is not None and part.dtype != dtype:
-            raise _guard.fail(what, {}, f"wrong dtype: expected {dtype}, got {part.dtype}")
+            raise _guard.fail(what, {}, f"wrong dtype: expected {str(dtype).removeprefix('torch.')}, got "
+                              f"{dtype_name(part)}{dtype_hint(part.dtype, dtype)}")
     _count(name)
 
 

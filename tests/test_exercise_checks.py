@@ -269,3 +269,12 @@ def test_in_a_kernel_a_failed_check_shows_its_message_alone_and_a_passed_cell_on
     assert error.output_type == "error" and error.ename == "GradingError"
     assert error.traceback == error.evalue.splitlines() and error.evalue.startswith("relu: wrong values")
     assert [o.output_type for o in outputs[3]] == ["execute_result"]  # the next cell starts afresh
+
+
+def test_expect_shapes_says_how_to_keep_the_dtype_and_spots_a_transpose():
+    with pytest.raises(GradingError) as error:
+        expect_shapes("perceptron_train", (torch.zeros(1, 2), torch.zeros(1)), (1, 2), (1,), dtype=torch.float64,
+                      labels=("weight", "bias"))
+    assert "wrong dtype: expected float64, got float32 — keep the input's dtype" in str(error.value)
+    with pytest.raises(GradingError, match="did you transpose"):
+        expect_shapes("linear", torch.zeros(3, 2), (2, 3))

@@ -55,7 +55,7 @@ def _at(index: tuple[int, ...]) -> str:
     return f" at [{', '.join(map(str, index))}]" if index else ""
 
 
-def _shape_hint(got: tuple, want: tuple) -> str:
+def shape_hint(got: tuple, want: tuple) -> str:
     if len(got) >= 2 and got == want[::-1]:
         return " — did you transpose?"
     if not got:
@@ -70,7 +70,7 @@ def _shape_hint(got: tuple, want: tuple) -> str:
     return ""
 
 
-def _dtype_hint(got: torch.dtype, want: torch.dtype) -> str:
+def dtype_hint(got: torch.dtype, want: torch.dtype) -> str:
     if want == _bool:
         return " — a comparison such as z > 0 gives a bool tensor"
     if want.is_floating_point and got.is_floating_point:
@@ -182,14 +182,14 @@ def _compare(actual: object, expected: object, rtol: float, atol: float, equal_n
     got, want = tuple(actual.shape), tuple(expected.shape)
     same_dtype = actual.dtype == expected.dtype
     if got != want:
-        return [f"wrong shape: expected {want}, got {got}{_shape_hint(got, want)}",
+        return [f"wrong shape: expected {want}, got {got}{shape_hint(got, want)}",
                 f"dtype {dtype_name(actual)} as expected" if same_dtype
                 else f"dtype differs too: expected {dtype_name(expected)}, got {dtype_name(actual)}"]
     values = _value_lines(_to(_detach(actual), device="cpu", dtype=_float64),
                           _to(_detach(expected), device="cpu", dtype=_float64), rtol, atol, equal_nan)
     if not same_dtype:
         return [f"wrong dtype: expected {dtype_name(expected)}, got {dtype_name(actual)}"
-                f"{_dtype_hint(actual.dtype, expected.dtype)}", f"shape {got} as expected",
+                f"{dtype_hint(actual.dtype, expected.dtype)}", f"shape {got} as expected",
                 *(values or ["the values agree once converted"])]
     if values:
         return [f"wrong values: {values[0]}", f"shape {got} and dtype {dtype_name(actual)} as expected",
