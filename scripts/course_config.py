@@ -43,3 +43,12 @@ from course_lib import cpus, style
 torch.manual_seed(0)
 threads = cpus.use_available_cpus()  # torch threads: the CPUs we may use that others leave free
 style.use_course_style()             # legible figures: 100 dpi, 11 pt text, sharp on HiDPI screens'''
+
+
+def setup_cell(language: str = "en") -> str:
+    """SETUP_CELL, or in a translated notebook SETUP_CELL that first sets the course's language
+    (course_lib's messages and figure labels follow COURSE_LANG)."""
+    if language == "en":
+        return SETUP_CELL
+    imports = "import os, subprocess, sys\n"
+    return SETUP_CELL.replace(imports, f'{imports}os.environ["COURSE_LANG"] = "{language}"\n', 1)
