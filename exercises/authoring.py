@@ -91,8 +91,8 @@ def rules(topic: str) -> nbformat.NotebookNode:
                  "(`x += 1`, `x[0] = 0`, `x.clamp_(0)`).")
     if any(name in STAR_SHAPED for name in names):
         lines.append("- **`*` in a shape** means any number of leading dimensions, none included: `(*, in)` "
-                     "allows `(in,)`, `(N, in)` and `(N, T, in)`; `(*)` allows any shape, a 0-dim tensor "
-                     "(shape `()`, one number) too.")
+                     "allows `(in,)`, `(N, in)` and `(N, T, in)`; `(*)` allows any shape: a 0-dim tensor "
+                     "(shape `()`, one number) and an empty one (shape `(0,)`) too.")
     slow = [f"`{name}` {TIME_LIMITS[name]:g} s" for name in names if name in TIME_LIMITS]
     lines.append(f"- **Time**: one call may take at most {USUAL_TIME_LIMIT} seconds"
                  + (f" ({', '.join(slow)})." if slow else "."))
