@@ -50,7 +50,7 @@ def inputs_of(fn: Callable, case: dict) -> dict:
     return inputs_by_name(fn, case.get("args", ()), case.get("kwargs", {}))
 
 
-ROUNDING = 16  # units of rounding (eps) per term of the size given: sums in another order, a rearranged formula
+ROUNDING = 4  # units of rounding (eps) per term of the size given: sums in another order, a rearranged formula
 
 
 def _floats(x: object) -> list[torch.Tensor]:
@@ -62,7 +62,7 @@ def _floats(x: object) -> list[torch.Tensor]:
 def tolerances(case: dict, expected: object, terms: Callable[[dict], float] | None = None) -> dict:
     """rtol and atol for a case: the case's own, else rtol 1e-5 and atol 1e-6, widened to what rounding
     allows when `terms(case)` gives the size of the largest terms the answer is computed from (a loss
-    of 1e-9 made of terms of size 30 can only be known to ROUNDING·eps(float32)·30 ≈ 6e-5)."""
+    of 1e-9 made of terms of size 30 can only be known to ROUNDING·eps(float32)·30 ≈ 1.4e-5)."""
     atol = case.get("atol", 1e-6)
     floats = _floats(expected)
     if terms is not None and floats:

@@ -19,8 +19,9 @@ before, and answers them:
   standard output, so that only the grader's channel carries messages;
 - before each test, whatever the notebook changed of that code is put back and reported; what
   the notebook changes while the cases are answered makes the answers count as failed;
-- while a test cell runs, the other graded names of its exercise that have a stand-in
-  (course_grader/stand_ins.py) are the grader's: one mistake costs its own points only.
+- while a test cell runs, the other graded names of its exercise whose tests have run are the
+  grader's stand-ins, whose source the grader sends as the test starts (course_grader/stand_ins.py):
+  one mistake costs its own points only.
 
 The verdict is reached in the grader's process (course_grader/sealed_execute.py).
 """
@@ -89,13 +90,10 @@ class Replay:
         import course_lib.exercise_checks
         import course_lib.exercise_rules
         import course_lib.grading  # noqa: F401 - noted by the snapshot below
-        from course_grader import frames, hidden_test, sealed, snapshot, stand_ins, verdicts
+        from course_grader import frames, hidden_test, sealed, snapshot, verdicts
         for name in names:
             hidden_test.hidden_test_of(name)
         sealed.answer_here = self.answer
-        stand_ins.serve_in(self.tested)  # before the snapshot, which then keeps the module as set here
-        self.stand_ins = dict(stand_ins.STAND_INS)
-        self.topic_of = dict(course_lib.exercise_rules.GRADED_TOPIC)
         prefixes = ("course_lib.grading", "course_lib._guard", "course_lib._forbidden", "course_lib._ban",
                     "course_lib.exercise_", "course_grader.")
         modules = [m for name, m in list(sys.modules.items())
@@ -110,20 +108,19 @@ class Replay:
         # The replay's own state too: code that reaches it through the frames of the stack
         self.snapshot.namespaces.append(("the replay", self, dict(vars(self))))
         self.snapshot.containers.append(("the replay's tools", self.tools, dict(self.tools)))
-        self.snapshot.containers.append(("the grader's stand-ins", self.stand_ins, dict(self.stand_ins)))
 
-    def tested(self) -> str | None:
-        """The graded name whose test cell runs, if one does."""
-        step = self.state["step"]
-        return step.get("name") if step is not None and step.get("kind") == "test" else None
-
-    def lend_stand_ins(self, namespace: dict, name: str) -> dict:
-        """Put the stand-ins of name's exercise mates into namespace, defined there or not (a mate
-        whose cell failed costs its own points only); what they replaced, to put back."""
-        from course_grader.stand_ins import mates
-        lent = mates(name, self.topic_of)
-        replaced = {other: namespace.get(other, _UNBOUND) for other in lent}
-        namespace.update({other: self.stand_ins[other] for other in lent})
+    @staticmethod
+    def lend_stand_ins(namespace: dict, sources: dict[str, str]) -> dict:
+        """Define the grader's stand-ins (name -> source) in namespace, in place of the notebook's
+        definitions or where it has none (a cell that failed costs its own points only); return
+        what they replaced, to put back."""
+        import torch
+        replaced = {}
+        for name, source in sources.items():
+            defined = {"torch": torch}
+            exec(compile(source, f"<the grader's {name}>", "exec"), defined)  # noqa: S102 - the grader's own code
+            replaced[name] = namespace.get(name, _UNBOUND)
+            namespace[name] = defined[name]
         return replaced
 
     @staticmethod
@@ -181,7 +178,7 @@ class Replay:
             error, lent = None, {}
             try:
                 if step["kind"] == "test":
-                    lent = self.lend_stand_ins(main.__dict__, step["name"])
+                    lent = self.lend_stand_ins(main.__dict__, self.receive()["stand_ins"])
                 code = compile(transform(step["source"]), f"<cell {index + 1}>", "exec")
                 if step["kind"] == "code":
                     signal.setitimer(signal.ITIMER_REAL, program["cell_timeout"])

@@ -74,14 +74,16 @@ class ReplayClient:
         self.command, self.cwd, self.env = command, cwd, env
         self.cell_timeout, self.call_seconds = cell_timeout, call_seconds
 
-    def run(self, steps: list[Step], cases_of: Callable[[str], list], ban: tuple) -> ReplayResult:
+    def run(self, steps: list[Step], cases_of: Callable[[str], list], ban: tuple,
+            stand_ins: Callable[[str, set[str]], dict[str, str]] = lambda name, pending: {}) -> ReplayResult:
         """Replay steps; cases_of(name): the cases of a test; ban: the operator kernels the replay
         replaces before any cell runs (course_lib._ban.ban_targets), computed here, where no
-        code of the notebook ran."""
+        code of the notebook ran; stand_ins(name, names whose tests are still to run): the source
+        of the stand-ins name's test runs with (course_grader/stand_ins.py lent_for), sent as it starts."""
         result, left_out = ReplayResult(), set()
         for _ in range(len(steps) + 1):
             program = [SKIPPED if i in left_out or i in result.tests else step.message() for i, step in enumerate(steps)]
-            blamed = self._run_once(program, steps, cases_of, ban, result)
+            blamed = self._run_once(program, steps, cases_of, ban, stand_ins, result)
             if blamed is None:
                 return result
             index, blame = blamed
@@ -95,7 +97,7 @@ class ReplayClient:
                                                         "counts as failed")
         return result
 
-    def _run_once(self, program, steps, cases_of, ban, result) -> tuple[int, _Blame] | None:
+    def _run_once(self, program, steps, cases_of, ban, stand_ins, result) -> tuple[int, _Blame] | None:
         """One replay from the top: None when it reached the end, else (step to blame, why)."""
         with tempfile.TemporaryFile() as stderr:
             process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
@@ -125,6 +127,13 @@ class ReplayClient:
                         step = steps[current]  # a test judged in an earlier run is left out: a code step now
                         outcome = Outcome() if program[current]["kind"] == "test" else None
                         deadline = time.monotonic() + (VISIBLE_SECONDS if outcome else self.cell_timeout + 10)
+                        if outcome is not None:
+                            pending = {s["name"] for s in program[current + 1:] if s["kind"] == "test"}
+                            try:
+                                frames.write(process.stdin.fileno(), {"stand_ins": stand_ins(step.name, pending)},
+                                             deadline)
+                            except frames.BadFrame:
+                                raise _Blame("stopped reading what the grader sent (a loop that never ends?)") from None
                     elif kind == "cases_for" and outcome is not None and message["cases_for"] == step.name \
                             and not outcome.asked:
                         cases = cases_of(step.name)

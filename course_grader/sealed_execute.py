@@ -33,7 +33,7 @@ from course_grader.hidden_test import hidden_test_of
 from course_grader.protocol import SEALED_ENV, GradingDir
 from course_grader.replay_client import Outcome, ReplayClient, ReplayResult, Step
 from course_grader.replay_program import ban_of, call_seconds, replay_groups, replay_steps
-from course_grader.stand_ins import mates
+from course_grader.stand_ins import lent_for, mates
 from course_grader.static_twins import Bindings, twin_call
 from course_grader.verdicts import NOT_PLAIN, verify
 from course_lib import _guard
@@ -47,7 +47,8 @@ SUSPICIOUS = re.compile(
     r"os\._exit|signal\.|globals\(\)\[|importlib|set_custom_exc|excepthook|showtraceback|course_grader|"
     r"displayhook|display_pub|events\.register|input_transformers|ast_transformers|os\.fork|subprocess|"
     r"multiprocessing|gc\.get_|torch\._C\._dispatch|torch\.library|os\.write\(|/proc/self/fd|_getframe|"
-    r"f_back|f_locals|f_globals|_current_frames|__closure__|cell_contents|torch\._refs|torch\._decomp|"
+    r"f_back|f_locals|f_globals|_current_frames|__closure__|cell_contents|__globals__|__code__|__self__|__func__|"
+    r"torch\._refs|torch\._decomp|"
     r"torch\._prims|_forbidden|_ban\b|\bBan\b|fcntl|memfd|dup2|lseek|threading|concurrent|torch\.func|torch\.ops\.|_fused_|serialization|"
     r"as_subclass|__torch_|"
     rf"course_lib\.({'|'.join((*TOPICS, *REFERENCE_HELPERS, 'grading', 'exercise_checks'))})")
@@ -74,7 +75,9 @@ def read_code(nb, cells: dict) -> dict[str, tuple[bool, str | None]]:
             continue
         if id(cell) in tested:
             name = tested[id(cell)]
-            found[name] = (bindings.defines(name), twin_call(bindings, name, tuple(mates(name))))
+            # the names the grader stands in for there: those tested before, or not at all
+            lent = tuple(mate for mate in mates(name) if mate in found or mate not in cells)
+            found[name] = (bindings.defines(name), twin_call(bindings, name, lent))
         bindings.run(cell.source)
     return found
 
@@ -159,7 +162,7 @@ class SealedExecute(Execute):
             result = ReplayResult()
             for names in replay_groups([step.name for step in steps if step.kind == "test"]):
                 group = [step if step.kind == "code" or step.name in names else Step("code", "") for step in steps]
-                part = client.run(group, cases.__getitem__, ban_of(names))
+                part = client.run(group, cases.__getitem__, ban_of(names), lent_for)
                 result.tests.update(part.tests)
                 result.flags += [flag for flag in part.flags if flag not in result.flags]
                 result.restarts += part.restarts

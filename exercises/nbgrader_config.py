@@ -70,6 +70,9 @@ c.SandboxKernelManager.uid_base = 60000  # each sandbox runs as a user of its ow
 # The whole course (gradebook.db, source/ with the hidden tests, submitted/, autograded/ ...),
 # the repository's history, and the exchange, where every student's handed-in work waits.
 c.SandboxKernelManager.hidden_paths = [HERE, os.path.join(os.path.dirname(HERE), ".git"), c.Exchange.root]
-# course_lib's reference answers: a notebook can neither import nor read them. The hidden tests
-# never need them in the kernel (course_grader/sealed.py judges answers in nbgrader's process).
-c.SandboxKernelManager.hidden_reference_modules = [f"course_lib.{name}" for name in (*TOPICS, *REFERENCE_HELPERS)]
+# course_lib's reference answers, and the grader's stand-ins for graded names (the replay gets
+# their source from the grader when a test may use them): a notebook can neither import nor read
+# them. The hidden tests never need them in the kernel (course_grader/sealed.py judges answers in
+# nbgrader's process).
+c.SandboxKernelManager.hidden_reference_modules = [
+    *(f"course_lib.{name}" for name in (*TOPICS, *REFERENCE_HELPERS)), "course_grader.stand_ins"]

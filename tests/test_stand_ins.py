@@ -17,7 +17,7 @@ import torch
 from course_grader.hidden_test import hidden_test_of, reference
 from course_grader.replay_client import ReplayClient, Step
 from course_grader.replay_program import ban_of
-from course_grader.stand_ins import STAND_INS
+from course_grader.stand_ins import STAND_INS, lent_for
 from course_grader.static_twins import Bindings, twin_call
 from course_grader.verdicts import verify
 from course_lib.exercise_checks import new_generator, random_tensors
@@ -105,17 +105,39 @@ def replay(linear_cell: str, perceptron_cell: str = PERCEPTRON, linear_first: bo
     cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("linear", "perceptron")}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
     client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda name: 6)
-    result = client.run(steps, cases.__getitem__, ban_of(list(cases)))
+    result = client.run(steps, cases.__getitem__, ban_of(list(cases)), lent_for)
     return {steps[i].name: outcome.error or verify(hidden_test_of(steps[i].name), cases[steps[i].name], outcome.answers)
             or "passed" for i, outcome in result.tests.items()}
 
 
-def test_a_wrong_linear_costs_linear_alone_and_the_grader_s_own_cannot_stand_in_for_it():
+def test_a_wrong_linear_costs_linear_alone():
     verdicts = replay("def linear(x, weight, bias=None):\n    return 2 * (x @ weight.T) + (0 if bias is None else bias)\n")
     assert verdicts["linear"].startswith("linear: wrong values") and verdicts["perceptron"] == "passed", verdicts
-    verdicts = replay("def linear(x, weight, bias=None):\n    from course_grader import stand_ins\n"
-                      "    return stand_ins.linear(x, weight, bias)\n")
-    assert "calls the grader's own linear" in verdicts["linear"] and verdicts["perceptron"] == "passed", verdicts
+
+
+# Found by the attack review: the grader's linear, reached through a stand-in lent in linear's own
+# test (the module both lived in) and rebuilt without the check that refused it. Now no stand-in is
+# lent to a test before its own name's test has run, and each is defined alone from its source.
+THROUGH_PERCEPTRON = ("def linear(x, weight, bias=None):\n    g = perceptron.__globals__\n    own = g['linear']\n"
+                      "    return type(own)(own.__code__, dict(g))(x, weight, bias)\n")
+
+
+@pytest.mark.parametrize("linear_first", [True, False], ids=["in order", "tests swapped"])
+def test_the_grader_s_linear_is_out_of_reach_in_linear_s_own_test(linear_first):
+    verdicts = replay(THROUGH_PERCEPTRON, linear_first=linear_first)
+    assert verdicts["linear"] != "passed", verdicts
+
+
+def test_a_stand_in_goes_only_to_tests_after_its_own_name_s():
+    assert lent_for("perceptron", pending=set()) .keys() == {"linear"}
+    assert lent_for("perceptron", pending={"linear"}) == {}
+    assert lent_for("perceptron_train", pending=set()).keys() == {"linear", "perceptron"}
+    assert "def linear" in lent_for("perceptron", pending=set())["linear"]
+
+
+def test_the_grading_sandbox_hides_the_stand_ins():
+    config = (ROOT / "exercises" / "nbgrader_config.py").read_text()
+    assert '"course_grader.stand_ins"' in config  # hidden_reference_modules: unreadable in the sandbox
 
 
 def test_reading_the_code_a_call_of_the_grader_s_stand_in_is_a_twin():
@@ -138,9 +160,10 @@ def test_reading_the_code_a_twin_in_a_name_the_grader_stands_in_for_costs_that_n
     assert twin_call(bindings, "sigmoid_grad", lent=("sigmoid",)) is None  # as the replay grades it
 
 
-def test_a_stand_in_kept_from_another_test_still_refuses_to_serve_its_own():
-    """The learner moved linear's test below perceptron's, whose run keeps the stand-in it was lent."""
+def test_a_stand_in_kept_from_another_test_does_not_serve_its_own():
+    """The learner moved linear's test below perceptron's: perceptron's test then runs with the
+    learner's own linear, so there is no stand-in of linear to keep for later."""
     kept = ("def perceptron(x, weight, bias):\n    global KEPT\n    KEPT = linear\n"
             "    return (linear(x, weight, bias) > 0).to(x.dtype)\n")
     verdicts = replay("def linear(x, weight, bias=None):\n    return KEPT(x, weight, bias)\n", kept, linear_first=False)
-    assert verdicts["perceptron"] == "passed" and "calls the grader's own linear" in verdicts["linear"], verdicts
+    assert verdicts["linear"] != "passed" and verdicts["perceptron"] != "passed", verdicts
