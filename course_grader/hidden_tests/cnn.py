@@ -48,7 +48,7 @@ def conv2d_cases(g: torch.Generator) -> list[dict]:
     f64 = {"generator": g, "dtype": torch.float64}
     return cases + [{"args": (torch.randn(2, 2, 5, 6, **f64), torch.randn(3, 2, 3, 2, **f64), torch.randn(3, **f64)),
                      "kwargs": {"stride": 2, "padding": 1}, "wrt": [0, 1, 2],
-                     "upstream": torch.randn(2, 3, 3, 4, **f64), "connect_hint": NOT_DETACHED.format("x and weight")}]
+                     "upstream": torch.randn(2, 3, 3, 4, **f64), "connect_hint": NOT_DETACHED.format("x, weight and bias")}]
 
 
 @hidden_test("max_pool2d", respond=respond_with_grads, check=check_with_grads("course_lib.cnn.max_pool2d"))

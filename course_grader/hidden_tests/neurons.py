@@ -3,13 +3,17 @@ does (the grader's own perceptron), not by their values; the learned weights by 
 rule the notebook prescribes."""
 from __future__ import annotations
 
+import re
+
 import torch
 
-from course_lib.exercise_checks import expect_shapes
-from course_lib.grading import assert_close
+from course_lib.exercise_checks import call, expect_shapes, raised_by
+from course_lib.grading import GradingError, assert_close
 from course_grader.hidden_tests._cases import linear_inputs
 from course_grader.hidden_test import hidden_test, reference, sums_of_products
 
+XOR_WORDS = r"(?i)separab|line|layer"  # as the visible test asks
+XOR_HINT = "say why: no single line separates the XOR inputs (not linearly separable)"
 GATE_INPUTS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TRUTH = {"AND": [0.0, 0.0, 0.0, 1.0], "OR": [0.0, 1.0, 1.0, 1.0], "NAND": [1.0, 1.0, 1.0, 0.0]}
 
@@ -35,17 +39,31 @@ def perceptron_cases(g: torch.Generator) -> list[dict]:
     return cases + [{"args": (torch.zeros(3, 2), torch.ones(2, 2), torch.zeros(2)), "hint": "a sum of exactly 0 gives 0"}]
 
 
+def respond_gate(fn, case: dict):
+    """The weights for a gate; for XOR, the message of the ValueError it must raise."""
+    gate = case["args"][0]
+    if gate == "XOR":
+        return {"message": str(raised_by(fn, ValueError, gate, hint=XOR_HINT))}
+    return call(fn, gate)
+
+
 def check_gate(case: dict, answer) -> None:
     gate = case["args"][0]
+    if gate == "XOR":
+        if not re.search(XOR_WORDS, answer["message"]):
+            raise GradingError(f"logic_gate_weights('XOR'): its ValueError {answer['message'][:120]!r} does not say "
+                               f"why\n  hint: {XOR_HINT}")
+        return
     expect_shapes(f"logic_gate_weights({gate!r})", answer, (1, 2), (1,), dtype=torch.float32, labels=("weight", "bias"))
     fired = reference("course_lib.neurons.perceptron")(GATE_INPUTS, *answer)
     assert_close(fired, torch.tensor(TRUTH[gate]).unsqueeze(1), name=f"a perceptron with your {gate} weights",
                  inputs={"x": GATE_INPUTS}, hint=f"expected the truth table of {gate}")
 
 
-@hidden_test("logic_gate_weights", check=check_gate)
+@hidden_test("logic_gate_weights", respond=respond_gate, check=check_gate)
 def gate_cases(g: torch.Generator) -> list[dict]:
-    return [{"args": (gate,)} for gate in TRUTH]
+    """Each gate's truth table, and XOR, which must raise a ValueError saying why."""
+    return [{"args": (gate,)} for gate in TRUTH] + [{"args": ("XOR",)}]
 
 
 def separable(g: torch.Generator, n: int, n_features: int, dtype: torch.dtype):

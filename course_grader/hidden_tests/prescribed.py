@@ -59,6 +59,7 @@ PRESCRIBED: dict[str, dict[str, str]] = {
         "truth tables of AND, OR and NAND": 'so that `perceptron` computes the gate `"AND"`, `"OR"` or `"NAND"` on '
                                             "inputs in {0, 1}²",
         "judged with a correct perceptron": ON_ITS_OWN,
+        "XOR raises a ValueError that says why": "raise a `ValueError` whose message says why",
     },
     "perceptron_train": {
         **_EVERY_CALL, FLOAT64: "Return tensors of `X`'s dtype",
