@@ -1,7 +1,7 @@
 """What a notebook prescribes is checked by its hidden test: solutions that ignore the
 prescription fail, however plausible their results look. And what a hidden test checks is
 prescribed: every check has its sentence in the released notebook
-(course_grader/hidden_tests/prescribed.py)."""
+(course_grader/hidden_tests/prescribed/)."""
 from __future__ import annotations
 
 import functools
@@ -137,8 +137,8 @@ graded_names = pytest.mark.parametrize("name", sorted(GRADED_TOPIC))
 def test_every_graded_name_has_its_prescriptions():
     missing = sorted(set(GRADED_TOPIC) - set(PRESCRIBED))
     unknown = sorted(set(PRESCRIBED) - set(GRADED_TOPIC))
-    assert not missing, f"prescribed.py has no entry for the graded names {missing}: list what their hidden tests check"
-    assert not unknown, f"prescribed.py lists {unknown}, which are not graded names"
+    assert not missing, f"prescribed/ has no entry for the graded names {missing}: list what their hidden tests check"
+    assert not unknown, f"prescribed/ lists {unknown}, which are not graded names"
 
 
 @graded_names
@@ -153,7 +153,7 @@ def test_every_prescription_is_quoted_from_the_released_notebook(name):
 @graded_names
 def test_every_kind_of_hidden_case_has_its_sentence(name):
     lacking = sorted(_drawn_kinds(name) - set(PRESCRIBED.get(name, {})))
-    assert not lacking, (f"{name}: its hidden test draws cases with {', '.join(lacking)}, but prescribed.py gives no "
+    assert not lacking, (f"{name}: its hidden test draws cases with {', '.join(lacking)}, but prescribed/ gives no "
                          "sentence of the notebook that prescribes it: add the sentence to the notebook and its quote "
                          f"to PRESCRIBED[{name!r}]")
 
@@ -162,4 +162,4 @@ def test_every_kind_of_hidden_case_has_its_sentence(name):
 def test_every_kind_of_case_prescribed_is_drawn(name):
     kinds = set(TENSOR_KINDS) | set(CASE_KINDS)
     stale = sorted((set(PRESCRIBED.get(name, {})) & kinds) - _drawn_kinds(name))
-    assert not stale, f"{name}: prescribed.py quotes a sentence for {', '.join(stale)}, but its hidden test draws no such case"
+    assert not stale, f"{name}: prescribed/ quotes a sentence for {', '.join(stale)}, but its hidden test draws no such case"
