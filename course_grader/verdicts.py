@@ -13,7 +13,7 @@ import torch
 from course_grader.hidden_test import HiddenTest, inputs_of
 from course_lib.grading import GradingError
 from course_lib.grading.calling import failure_lines
-from course_lib.grading.messages import grading_error, shorten
+from course_lib.grading.messages import grading_error, shorten, with_crash_hint
 
 NOT_PLAIN = "not a plain tensor or number"
 # What a learner can do when the hidden test itself stops on their code or answer.
@@ -49,11 +49,11 @@ def answer(test: HiddenTest, fn: Callable, case: dict) -> dict:
     try:
         return {"value": to_data(test.respond(fn, case))}
     except GradingError as err:
-        return {"error": str(err)}
+        return {"error": str(with_crash_hint(err, case.get("hint")))}
     except Exception as err:  # noqa: BLE001 - a respond helper met a broken object of the learner's
-        lines = failure_lines(err)
+        lines = failure_lines(err, test.name)
         lines[0] += " while the hidden test used your code on this input"
-        return {"error": str(grading_error(test.name, inputs_of(fn, case), lines, CRASH_HINT))}
+        return {"error": str(grading_error(test.name, inputs_of(fn, case), lines, case.get("hint") or CRASH_HINT))}
 
 
 def judge(test: HiddenTest, case: dict, response: object) -> str | None:

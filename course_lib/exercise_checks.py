@@ -32,10 +32,10 @@ import torch
 
 from course_lib import _guard
 from course_lib.exercise_rules import FORBIDDEN, TIME_LIMITS
-from course_lib.grading import assert_close, call_safely, check_raises, describe
+from course_lib.grading import GradingError, assert_close, call_safely, check_raises, describe
 from course_lib.grading.calling import inputs_by_name
 from course_lib.grading.comparing import dtype_hint, shape_hint
-from course_lib.grading.messages import dtype_name
+from course_lib.grading.messages import dtype_name, with_crash_hint
 
 __all__ = ["call", "expect", "expect_raises", "expect_shapes", "new_generator", "raised_by", "random_tensors",
            "uncounted"]
@@ -110,7 +110,10 @@ def expect(fn: Callable, *args, to_be=None, like: Callable | None = None, hint: 
     if like is not None:
         with _guard._quiet():
             to_be = like(*args, **kwargs)  # before fn runs, so a learner's in-place change cannot leak in
-    actual = call(fn, *args, **kwargs)
+    try:
+        actual = call(fn, *args, **kwargs)
+    except GradingError as err:
+        raise with_crash_hint(err, hint) from None
     assert_close(actual, to_be, name=_name_of(fn), inputs=inputs_by_name(fn, args, kwargs), rtol=rtol,
                  atol=atol, equal_nan=equal_nan, hint=hint, names=names)
     _count(_name_of(fn))

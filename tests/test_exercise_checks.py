@@ -278,3 +278,28 @@ def test_expect_shapes_says_how_to_keep_the_dtype_and_spots_a_transpose():
     assert "wrong dtype: expected float64, got float32 — keep the input's dtype" in str(error.value)
     with pytest.raises(GradingError, match="did you transpose"):
         expect_shapes("linear", torch.zeros(3, 2), (2, 3))
+
+
+def test_a_crash_keeps_the_check_s_hint_and_a_helper_s_error_names_the_helper():
+    ns: dict = {}
+    exec("import torch\n"  # as a notebook defines them: the frames are the learner's, not course_lib's
+         "def linear(x, weight, bias=None):\n    return x @ weight + bias\n"
+         "def perceptron(x, weight, bias):\n    return (linear(x, weight, bias) > 0).to(x.dtype)\n", ns)
+    with pytest.raises(GradingError) as error:
+        expect(ns["perceptron"], torch.ones(1, 2), torch.ones(3, 2), torch.zeros(3), to_be=torch.ones(1, 3),
+               hint="weight has shape (out, in): x @ weight.T")
+    text = str(error.value)
+    assert "raised RuntimeError" in text and "hint: weight has shape (out, in)" in text
+    assert "the error is in your linear, which perceptron calls" in text and "fix linear first" in text
+
+
+def test_a_dtype_failure_shows_the_hint_only_where_it_is_about_dtypes():
+    def step(z):
+        return (z > 0).float()
+    z = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    with pytest.raises(GradingError) as error:
+        expect(step, z, to_be=torch.tensor([1.0, 0.0], dtype=torch.float64), hint="keep z's dtype: .to(z.dtype)")
+    assert "hint: keep z's dtype" in str(error.value)
+    with pytest.raises(GradingError) as error:
+        expect(step, z, to_be=torch.tensor([1.0, 0.0], dtype=torch.float64), hint="divide by the batch size")
+    assert "batch size" not in str(error.value)

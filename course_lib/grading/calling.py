@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import torch
 
+from course_lib.exercise_rules import GRADED_TOPIC
 from course_lib.grading.messages import describe, grading_error, shorten
 
 # Captured at import, like the tensor functions in comparing.py.
@@ -31,8 +32,9 @@ def _is_library(code) -> bool:
     return os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
 
 
-def failure_lines(err: Exception) -> list[str]:
-    """[what happened, where in the learner's code]; the first traceback frame is our own call."""
+def failure_lines(err: Exception, name: str | None = None) -> list[str]:
+    """[what happened, where in the learner's code, and when that is another graded function than
+    `name`, which]; the first traceback frame is our own call."""
     frames, tb = [], err.__traceback__.tb_next
     while tb is not None:
         frames.append((tb.tb_frame.f_code, tb.tb_lineno))
@@ -49,7 +51,12 @@ def failure_lines(err: Exception) -> list[str]:
     place = (f"line {line} of the cell" if "ipykernel_" in file or file.startswith("<")
              else f"{os.path.basename(file)}, line {line}")
     source = linecache.getline(file, line).strip()
-    return [what, f"in {code.co_name}, {place}" + (f": {shorten(source, 120, collapse=False)}" if source else "")]
+    lines = [what, f"in {code.co_name}, {place}" + (f": {shorten(source, 120, collapse=False)}" if source else "")]
+    helper = code.co_name
+    if name and helper != name and GRADED_TOPIC.get(helper) and GRADED_TOPIC.get(helper) == GRADED_TOPIC.get(name):
+        lines.append(f"the error is in your {helper}, which {name} calls: the grader tests {name} with a correct "
+                     f"{helper}, so fix {helper} first")
+    return lines
 
 
 def inputs_by_name(fn: Callable, args: tuple, kwargs: dict) -> dict:
@@ -70,7 +77,7 @@ def call_safely(fn: Callable, *args, name: str, **kwargs):
     try:
         return fn(*args, **kwargs)
     except Exception as err:  # whatever the learner's code raises, report it in two lines
-        lines = failure_lines(err)
+        lines = failure_lines(err, name)
     raise grading_error(name, inputs_by_name(fn, args, kwargs), lines, None) from None
 
 

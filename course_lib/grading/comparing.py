@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Sequence
 
 import torch
@@ -197,9 +198,14 @@ def _compare(actual: object, expected: object, rtol: float, atol: float, equal_n
     return []
 
 
+_ABOUT_DTYPES = re.compile(r"dtype|\bfloat|\bint|\.to\(|_like\b|\.double\(|\.long\(")
+
+
 def _hint_for(lines: list[str], hint: str | None) -> str | None:
-    """A test's hint is about values: a wrong dtype gets its own advice instead."""
-    return None if lines[0].startswith("wrong dtype") else hint
+    """A wrong dtype gets its own advice, and the test's hint only where it is about dtypes too."""
+    if lines[0].startswith("wrong dtype") and hint and not _ABOUT_DTYPES.search(hint):
+        return None
+    return hint
 
 
 def assert_close(actual: object, expected: object, *, name: str, inputs: object = None,

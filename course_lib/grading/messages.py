@@ -97,3 +97,11 @@ def grading_error(title: str, inputs: object, lines: Sequence[str], hint: str | 
                *(f"  {line}" for line in lines[1:]), *([f"  hint: {hint}"] if hint else [])]
     return GradingError("\n".join(message))
 
+
+def with_crash_hint(err: GradingError, hint: str | None) -> GradingError:
+    """err, with the check's hint when the learner's code raised: the hint says what this input
+    tests (a 1-D x, stride=None ...), which is what a crash on it is most often about."""
+    text = str(err)
+    if hint and ": raised " in text.split("\n", 1)[0] and "\n  hint: " not in text:
+        return GradingError(f"{text}\n  hint: {hint}")
+    return err
