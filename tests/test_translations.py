@@ -71,3 +71,12 @@ def test_a_changed_english_text_leaves_its_translation_fuzzy_until_a_translator_
 def test_code_and_formulas_are_not_texts_to_translate():
     cell = "Compute it:\n\n```python\nz = x @ w\n```\n\n$$z = w_1 x_1 + b$$\n\n    weight += lr * x\n\n[![badge](u)](v)"
     assert [b for b in translations.blocks(cell) if translations.translatable(b)] == ["Compute it:"]
+
+
+def test_a_translated_submission_s_setup_cell_is_not_an_edit():
+    from course_grader.grade_class.submissions import edited_cells
+    release = nbformat.read(ROOT / "exercises" / "release" / "01_neurons" / "01_neurons.ipynb", as_version=4)
+    chinese = nbformat.read(ROOT / "exercises" / "zh" / "01_neurons" / "01_neurons.ipynb", as_version=4)
+    assert edited_cells(release, chinese) == []
+    chinese.cells[1].source += "\nprint('changed')"
+    assert [f["detail"][:30] for f in edited_cells(release, chinese)] == ["read-only cell setup was edite"]

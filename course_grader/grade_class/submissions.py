@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,10 +183,14 @@ def broken_metadata(release, submitted) -> str | None:
     return None
 
 
+# The line a translated release adds to the setup cell (scripts/course_config.py setup_cell): not an edit
+LANGUAGE_LINE = re.compile(r'^os\.environ\["COURSE_LANG"\] = "[a-z]{2}"\n', re.MULTILINE)
+
+
 def edited_cells(release, submitted) -> list[dict]:
     """Read-only cells (tests, setup) the student changed or deleted; nbgrader restores them."""
     def locked(nb):
-        return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+        return {c.metadata["nbgrader"]["grade_id"]: LANGUAGE_LINE.sub("", c.source, count=1) for c in nb.cells
                 if c.metadata.get("nbgrader", {}).get("locked")}
     theirs = locked(submitted)
     return [flag(EDITED, f"read-only cell {key} was {'deleted' if key not in theirs else 'edited'}: graded "
