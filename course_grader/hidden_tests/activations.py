@@ -31,8 +31,9 @@ KEEPDIM = "every slice along dim sums to 1: amax and sum with keepdim=True, so t
 
 @hidden_test("softmax", like="course_lib.activations.softmax", terms=largest_input)
 def softmax_cases(g: torch.Generator) -> list[dict]:
-    """Every dim of 1-, 2- and 3-d inputs, the default dim, and rows of ±1e4 that overflow exp."""
-    cases = []
+    """A square matrix first (sums taken without keepdim broadcast there to wrong values, so the hint shows),
+    every dim of 1-, 2- and 3-d inputs, the default dim, and rows of ±1e4 that overflow exp."""
+    cases = [{"args": (10 * torch.randn(3, 3, generator=g),), "hint": KEEPDIM}]
     for shape, dtype in [((7,), torch.float32), ((4, 6), torch.float64), ((2, 3, 5), torch.float32)]:
         z = 10 * torch.randn(shape, generator=g, dtype=dtype)
         cases += [{"args": (z,), "kwargs": {"dim": dim}, "hint": KEEPDIM} for dim in range(-len(shape), len(shape))]
