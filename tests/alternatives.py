@@ -1165,3 +1165,69 @@ class EarlyStoppingTies:
             self.counter += 1
         self.calls += 1
         return self.counter >= self.patience
+
+
+@wrong("softmax", "sum_without_keepdim")
+def softmax_no_keepdim(z, dim=-1):
+    # wrong: e.sum(dim=dim) drops dim, so the sums broadcast along the last dimension instead
+    e = torch.exp(z - z.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim)
+
+
+@wrong("leaky_relu", "maximum_for_every_slope")
+def leaky_relu_max_always(z, negative_slope=0.01):
+    # wrong for negative_slope > 1: max(z, 1.5 z) picks z where z < 0
+    return torch.maximum(z, negative_slope * z)
+
+
+@wrong("leaky_relu_grad", "slope_of_the_maximum")
+def leaky_relu_grad_max(z, negative_slope=0.01):
+    # wrong for negative_slope > 1: z > negative_slope * z holds where z < 0
+    return torch.where(z > negative_slope * z, torch.ones_like(z), torch.full_like(z, negative_slope))
+
+
+@wrong("adam_step", "returns_corrected_state")
+def adam_corrected_state(w, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    # wrong: returns m_hat and v_hat, so the next step corrects them again
+    m = betas[0] * m + (1 - betas[0]) * grad
+    v = betas[1] * v + (1 - betas[1]) * grad * grad
+    m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
+    return w - lr * m_hat / (v_hat.sqrt() + eps), m_hat, v_hat
+
+
+@wrong("softmax_cross_entropy_backward", "one_hot_without_num_classes")
+def sce_backward_narrow_one_hot(logits, labels):
+    # wrong: F.one_hot(labels) is only max(labels) + 1 wide when the last class is absent
+    return (torch.softmax(logits, dim=1) - F.one_hot(labels).to(logits.dtype)) / len(labels)
+
+
+@wrong("MLP", "layers_in_a_plain_list")
+class MLPPlainList(nn.Module):
+    # wrong: a plain list hides the layers from the module (no parameters, no .modules())
+    def __init__(self, in_features, hidden_sizes, out_features):
+        super().__init__()
+        sizes = [in_features, *hidden_sizes, out_features]
+        self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x) if i == len(self.layers) - 1 else torch.relu(layer(x))
+        return x
+
+
+@wrong("train_val_split", "global_seed")
+def split_global_seed(n, val_fraction, seed=0):
+    # wrong: torch.manual_seed reseeds the global generator, changing every later random draw
+    torch.manual_seed(seed)
+    perm = torch.randperm(n)
+    n_val = int(n * val_fraction)
+    return perm[n_val:], perm[:n_val]
+
+
+@wrong("train_val_split", "numpy_global_seed")
+def split_numpy_global_seed(n, val_fraction, seed=0):
+    # wrong: np.random.seed reseeds NumPy's global generator
+    np.random.seed(seed)
+    perm = torch.from_numpy(np.random.permutation(n).astype(np.int64))
+    n_val = int(n * val_fraction)
+    return perm[n_val:], perm[:n_val]

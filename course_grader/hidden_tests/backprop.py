@@ -59,9 +59,14 @@ def check_softmax_cross_entropy(case: dict, answer) -> None:
 
 @hidden_test("softmax_cross_entropy_backward", check=check_softmax_cross_entropy)
 def softmax_cross_entropy_cases(g: torch.Generator) -> list[dict]:
-    """Batches of one to sixteen with logits up to ±1e4, and a float64 batch checked against autograd."""
-    cases = [{"args": (logits, labels), "hint": f"N = {len(labels)}: divide by the batch size, since the loss "
-              "is a mean over the batch"} for logits, labels in class_batches(g)]
+    """Batches of one to sixteen with logits up to ±1e4, batches whose labels leave out classes (all 0 first:
+    a one-hot too narrow then broadcasts to wrong values instead of failing on shapes, so its hint shows), and a
+    float64 batch checked against autograd."""
+    batches = [(3 * torch.randn(3, 4, generator=g), torch.zeros(3, dtype=torch.int64)), *class_batches(g),
+               (3 * torch.randn(4, 5, generator=g), torch.randint(0, 4, (4,), generator=g))]
+    cases = [{"args": (logits, labels), "hint": f"N = {len(labels)}: divide by N, and make the one-hot as wide as "
+              f"the logits (num_classes={logits.shape[1]}), though a class may be absent from labels"}
+             for logits, labels in batches]
     logits = torch.randn(6, 5, generator=g, dtype=torch.float64)
     return cases + [{"args": (logits, torch.randint(0, 5, (6,), generator=g)), "by_autograd": True}]
 

@@ -55,8 +55,12 @@ def steps_like(name: str, names: tuple[str, ...]):
                 raise GradingError(f"{name}: the answers stop after step {i} of {len(steps)}")
             call_case = {"args": (w, step["grad"], *state, *step.get("args", ())), "kwargs": step.get("kwargs", {})}
             expected = ref(*call_case["args"], **call_case["kwargs"])
-            assert_close(answer[i], expected, name=f"{name}, step {i + 1} of a run from zero state",
-                         inputs=inputs_of(ref, call_case), names=names, hint=step.get("hint"))
+            setting, inputs = f"{name}, step {i + 1} of a run from zero state", inputs_of(ref, call_case)
+            if "state_hint" in step and isinstance(answer[i], (tuple, list)) and len(answer[i]) == len(names):
+                # the state first, with its own hint: a wrong state makes w wrong from the next step on
+                assert_close(tuple(answer[i][1:]), expected[1:], name=setting, inputs=inputs, names=names[1:],
+                             hint=step["state_hint"])
+            assert_close(answer[i], expected, name=setting, inputs=inputs, names=names, hint=step.get("hint"))
             w, *state = answer[i]  # checked just above, so the learner's own state is a fair start
     return check
 
@@ -81,23 +85,29 @@ def rmsprop_cases(g: torch.Generator) -> list[dict]:
     return cases
 
 
+ADAM_STATE_HINT = ("m = beta1 * m + (1 - beta1) * grad and v = beta2 * v + (1 - beta2) * grad**2: return the new m "
+                   "and v, not the bias-corrected m_hat and v_hat")
+
+
 @hidden_test("adam_step", respond=run_steps, check=steps_like("adam_step", ("w", "m", "v")))
 def adam_cases(g: torch.Generator) -> list[dict]:
     """Runs of steps t = 1 to 6 in three shapes, random lr and betas; the last run goes on at t = 50
-    with the default hyperparameters, where the bias correction has almost faded."""
+    with the default hyperparameters, where the bias correction has almost faded. m and v are checked
+    before w, with a hint of their own."""
     cases = []
     for shape, dtype in [((), torch.float32), ((4,), torch.float64), ((3, 2), torch.float32)]:
         lr = 0.001 + 0.1 * float(torch.rand((), generator=g))
         betas = (0.5 + 0.45 * float(torch.rand((), generator=g)), 0.9 + 0.099 * float(torch.rand((), generator=g)))
         cases.append(a_run(g, shape, dtype, 2, [
-            {"args": (t,), "kwargs": {"lr": lr, "betas": betas},
+            {"args": (t,), "kwargs": {"lr": lr, "betas": betas}, "state_hint": ADAM_STATE_HINT,
              "hint": f"step t = {t}: divide m by 1 - beta1**t and v by 1 - beta2**t"} for t in range(1, 7)]))
     w = cases[-1]["w"]
-    cases[-1]["steps"].append({"grad": torch.randn(w.shape, generator=g, dtype=w.dtype), "args": (50,)})
+    cases[-1]["steps"].append({"grad": torch.randn(w.shape, generator=g, dtype=w.dtype), "args": (50,),
+                               "state_hint": ADAM_STATE_HINT})
     # a large eps shows where it goes: added to sqrt(v_hat), after the bias correction (not to sqrt(v))
     cases.append(a_run(g, (5,), torch.float64, 2, [
-        {"args": (t,), "kwargs": {"lr": 0.1, "eps": 0.1}, "hint": "eps is added to sqrt(v_hat), the corrected v"}
-        for t in range(1, 4)]))
+        {"args": (t,), "kwargs": {"lr": 0.1, "eps": 0.1}, "state_hint": ADAM_STATE_HINT,
+         "hint": "eps is added to sqrt(v_hat), the corrected v"} for t in range(1, 4)]))
     return cases
 
 

@@ -1,11 +1,13 @@
 """Hidden tests of 08_overfitting. The penalties are compared with course_lib.overfitting, values and
 gradients. dropout and train_val_split are random: the kernel answers for generators and seeds
 chosen here, and the answers are judged by what must hold for any correct mask or split (survivors
-scaled, the fraction and independence of the zeros, the same seed giving the same answer).
+scaled, the fraction and independence of the zeros, the same seed giving the same answer, the
+global random state left alone).
 EarlyStopping is stepped through loss sequences and compared with the reference's answers."""
 from __future__ import annotations
 
 import re
+import sys
 
 import torch
 from torch import nn
@@ -183,12 +185,42 @@ def early_stopping_cases(g: torch.Generator) -> list[dict]:
 
 # ---- train_val_split ----
 
+def global_random_states() -> dict:
+    """The global random states a function could reseed or draw from: torch's, and NumPy's and Python's
+    `random` module's once imported."""
+    states = {"torch": torch.random.get_rng_state()}
+    if "numpy" in sys.modules:
+        states["NumPy"] = sys.modules["numpy"].random.get_state()
+    if "random" in sys.modules:
+        states["Python's random"] = sys.modules["random"].getstate()
+    return states
+
+
+def changed_states(before: dict, after: dict) -> list[str]:
+    def same(a, b) -> bool:
+        if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+            return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and torch.equal(a, b)
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if hasattr(a, "tolist") and hasattr(b, "tolist"):  # NumPy's state holds an array of 624 words
+            return a.tolist() == b.tolist()
+        return a == b
+    return [name for name in after if name in before and not same(before[name], after[name])]
+
+
 def respond_split(fn, case: dict) -> dict:
-    """fn's split, the same call again, and with "other_seed", the split for that seed."""
+    """fn's split, the same call again, and with "other_seed", the split for that seed; and which global
+    random states (torch's, NumPy's, Python's) the calls changed."""
+    before = global_random_states()
     answer = {"split": call(fn, *case["args"], **case["kwargs"]), "again": call(fn, *case["args"], **case["kwargs"])}
     if "other_seed" in case:
         answer["other"] = call(fn, *case["args"], seed=case["other_seed"])
+    answer["changed_states"] = changed_states(before, global_random_states())
     return answer
+
+
+GLOBAL_STATE_HINT = ("shuffle with a generator of your own, torch.randperm(n, generator=torch.Generator()"
+                     ".manual_seed(seed)), not after torch.manual_seed(seed)")
 
 
 def check_split(case: dict, answer) -> None:
@@ -200,6 +232,10 @@ def check_split(case: dict, answer) -> None:
                  "together, sorted", hint=f"every index 0..{n - 1} exactly once")
     assert_close(answer["again"], tuple(split), names=labels, name=f"{setting} a second time",
                  hint="the same seed must give the same split")
+    if answer["changed_states"]:
+        raise fail("train_val_split", {"n": n, "val_fraction": fraction, "seed": seed},
+                   f"changed the global random state of {' and '.join(answer['changed_states'])}: every later random "
+                   "draw of the program now depends on this call", GLOBAL_STATE_HINT)
     if "other_seed" not in case:
         return
     val_idx = split[1]

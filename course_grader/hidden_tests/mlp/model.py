@@ -41,7 +41,8 @@ def check_mlp(case: dict, answer: dict) -> None:
     setting, widths = f"MLP({n_in}, {hidden}, {n_out})", mlp_widths(case)
     layers, n_parameters, output = answer["layers"], answer["n_parameters"], answer["output"]
     assert_close(len(layers), len(widths) - 1, name=f"{setting}: number of nn.Linear layers",
-                 hint=f"one nn.Linear per pair of consecutive sizes in {widths}")
+                 hint=f"one nn.Linear per pair of consecutive sizes in {widths}; layers kept in a plain "
+                      "Python list are invisible to the model: use nn.Sequential or nn.ModuleList")
     for i, layer in enumerate(layers):
         assert_close(layer, (widths[i], widths[i + 1]), names=("in_features", "out_features"),
                      name=f"{setting}: nn.Linear layer {i}")

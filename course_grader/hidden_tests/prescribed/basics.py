@@ -58,6 +58,7 @@ PRESCRIBED: dict[str, dict[str, str]] = {
         **EVERY_CALL, **ELEMENTWISE, EXTREME: ACTIVATIONS_FINITE,
         "z where z > 0, else negative_slope * z": "`z` where `z > 0`, else `negative_slope * z`.",
         "negative_slope used": "use the negative_slope argument, not a fixed 0.01",
+        "negative_slope above 1 too": "`negative_slope` may be any positive number, 1.5 too.",
     },
     "softmax": {
         **EVERY_CALL, FLOAT64: KEEP_DTYPE,
@@ -86,6 +87,7 @@ PRESCRIBED: dict[str, dict[str, str]] = {
         "1 where z > 0, else negative_slope (at 0 too)": "leaky ReLU'(z) = 1 where z > 0, else `negative_slope` "
                                                          "(also at 0).",
         "negative_slope used": "negative_slope=0.3",
+        "negative_slope above 1 too": "`negative_slope` may be any positive number, 1.5 too.",
     },
     # ---- 03_losses ----
     "mse_loss": {

@@ -29,6 +29,8 @@ PRESCRIBED: dict[str, dict[str, str]] = {
         **EVERY_CALL, FLOAT64: KEEP_DTYPE, EXTREME: "it is stable for logits up to 10⁴.",
         "(softmax - one_hot) / N": "grad = (softmax(logits) − one_hot(labels)) / N",
         "divided by N, the loss being a mean": "divided by `N` because the loss is a mean over the batch",
+        "a one-hot of C columns, classes absent from labels too": "Not every class need appear in `labels`: a "
+                                                                  "one-hot has `C` columns all the same",
         "what autograd finds through cross_entropy": "Gradient of mean cross_entropy(logits, labels) w.r.t. the logits.",
     },
     "numerical_gradient": {
@@ -173,5 +175,7 @@ PRESCRIBED: dict[str, dict[str, str]] = {
         "another seed, another split": "another seed another one",
         "val_fraction 0 and 1": "`val_fraction` may be 0 or 1.",
         "returns (train_idx, val_idx)": "Return `(train_idx, val_idx)`",
+        "the global random states unchanged": "Leave the global random state alone: no `torch.manual_seed(seed)` "
+                                              "(nor NumPy's or Python's global seeding)",
     },
 }
