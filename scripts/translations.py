@@ -81,13 +81,6 @@ def template(notebook: Path) -> Catalog:
         if cell.cell_type == "markdown":
             for block in filter(translatable, blocks(cell.source)):
                 catalog.add(block, locations=[(where, index + 1)])
-    return _markdown_only(catalog)
-
-
-def _markdown_only(catalog: Catalog) -> Catalog:
-    # Babel takes "20 % of" for a Python format string, and checkers then refuse "20%"
-    for message in catalog:
-        message.flags.discard("python-format")
     return catalog
 
 
@@ -100,6 +93,8 @@ def read(path: Path, language: str) -> Catalog:
 
 
 def write(catalog: Catalog, path: Path) -> None:
+    for message in catalog:  # Babel takes "20 % of" for a Python format string; checkers then refuse "20%"
+        message.flags.discard("python-format")
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=100, omit_header=False, sort_output=False, include_previous=True)
@@ -111,7 +106,7 @@ def updated(notebook: Path, po: Path, language: str) -> Catalog:
     catalog = read(po, language)
     catalog.update(template(notebook), no_fuzzy_matching=False, update_header_comment=False)
     catalog.obsolete.clear()  # an old text's translation lives on in the fuzzy entry that replaced it
-    return _markdown_only(catalog)
+    return catalog
 
 
 def problems(catalog: Catalog) -> list[str]:
