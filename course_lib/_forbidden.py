@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Callable
 
+import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -46,16 +47,30 @@ def _aten_name(func) -> str:
     return func.overloadpacket.__name__.strip("_").removesuffix("_forward")
 
 
+_OURS = tuple(os.path.dirname(os.path.abspath(f)) + os.sep for f in (__file__, torch.__file__))
+
+
+def _calling_function() -> str | None:
+    """The innermost function on the stack that is neither course_lib's nor torch's: the learner's."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if not os.path.abspath(frame.f_code.co_filename).startswith(_OURS):
+            return frame.f_code.co_name
+        frame = frame.f_back
+    return None
+
+
 class _Noting:
-    """What both modes share: the forbidden names, and the first one called (how it was written)."""
+    """What both modes share: the forbidden names, the first one called (how it was written) and
+    the learner's function that called it."""
 
     def __init__(self, names: frozenset[str]):
         super().__init__()
-        self.names, self.used = names, None
+        self.names, self.used, self.caller = names, None, None
 
     def note(self, name: str, title: Callable[[object], str], func) -> None:
         if self.used is None and name in self.names:
-            self.used = title(func)
+            self.used, self.caller = title(func), _calling_function()
 
 
 def _aten_title(func) -> str:
@@ -147,3 +162,7 @@ class Watch:
             if recorder and recorder.used:
                 return recorder.used
         return self.used_python[0] if self.used_python else None
+
+    def caller(self) -> str | None:
+        """The learner's function that made the first forbidden torch call, where seen."""
+        return next((recorder.caller for recorder in (self.recorder, self.dispatch) if recorder and recorder.used), None)

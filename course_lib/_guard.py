@@ -22,6 +22,7 @@ import torch
 
 from course_lib._ban import Ban
 from course_lib._forbidden import Watch, compile_forbidden
+from course_lib.exercise_rules import GRADED_TOPIC
 from course_lib.grading import GradingError, describe
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
@@ -137,6 +138,11 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
             signal.signal(signal.SIGALRM, previous)
         hooks.running(None)
     used = watch.used() or ban.used()
+    helper = watch.caller()
+    if used and helper != name and GRADED_TOPIC.get(helper) and GRADED_TOPIC.get(helper) == GRADED_TOPIC.get(name):
+        raise fail(name, inputs, f"calls your {helper}, which calls {used}, {TWIN_FAILURE}: fix {helper}. The "
+                   f"grader tests {name} with a correct {helper}, so only {helper} loses points for it",
+                   "build it from tensor arithmetic, indexing, exp, log, max, sum, matmul and where")
     if used:
         raise fail(name, inputs, f"calls {used}, {TWIN_FAILURE}. This exercise asks "
                    f"you to write {name} yourself, so it scores no points while it calls {used}",

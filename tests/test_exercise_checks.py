@@ -303,3 +303,13 @@ def test_a_dtype_failure_shows_the_hint_only_where_it_is_about_dtypes():
     with pytest.raises(GradingError) as error:
         expect(step, z, to_be=torch.tensor([1.0, 0.0], dtype=torch.float64), hint="divide by the batch size")
     assert "batch size" not in str(error.value)
+
+
+def test_a_twin_called_inside_another_graded_function_names_that_one():
+    ns: dict = {}
+    exec("import torch\ndef tanh(z):\n    return torch.tanh(z)\n"
+         "def tanh_grad(z):\n    t = tanh(z)\n    return 1 - t * t\n", ns)
+    with pytest.raises(GradingError) as error:
+        expect(ns["tanh_grad"], torch.tensor([0.0, 1.0]), to_be=torch.tensor([1.0, 0.42]), atol=1e-2)
+    text = str(error.value)
+    assert "calls your tanh, which calls torch.tanh" in text and "only tanh loses points" in text, text
