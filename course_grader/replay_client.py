@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from course_grader import frames
 from course_grader.protocol import flag
 from course_grader.replay_messages import kind_of, within_bounds
 
+# -P: the replay's folder (the scratch, where the notebook's cells write) is not on sys.path, so a
+# cell cannot put its own course_grader/replay.py there for the next start (an attack review's find)
+REPLAY_COMMAND = [sys.executable, "-P", "-m", "course_grader.replay"]
 START_SECONDS = 120  # importing torch and course_lib on a busy machine, before any cell runs
 VISIBLE_SECONDS = 60  # a test cell's visible checks, before its hidden ones ask for their cases
 STDERR_TAIL = 64 << 10

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import tempfile
 
 from nbformat.v4 import new_output
@@ -31,7 +30,7 @@ from nbgrader.preprocessors import Execute
 
 from course_grader.hidden_test import hidden_test_of
 from course_grader.protocol import SEALED_ENV, GradingDir
-from course_grader.replay_client import Outcome, ReplayClient, ReplayResult, Step
+from course_grader.replay_client import REPLAY_COMMAND, Outcome, ReplayClient, ReplayResult, Step
 from course_grader.replay_program import ban_of, call_seconds, replay_groups, replay_steps
 from course_grader.stand_ins import lent_for, mates
 from course_grader.static_twins import Bindings, twin_call
@@ -101,23 +100,24 @@ def _has_error(cell) -> bool:
     return any(out.output_type == "error" for out in cell.get("outputs", []))
 
 
-def _shown_not_scored(output, keep_error: bool):
+def _shown_not_scored(output):
     """What the kernel showed, kept for the feedback but not scored: nbgrader gives full points to
     a test cell whose first execute_result is not a number, and the kernel can forge one; an error
-    of the kernel's stays an error only where the verdict failed too."""
+    of the kernel's becomes text (the verdict adds its own error where it failed)."""
     if output.output_type == "execute_result":
         return new_output("display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
-    if output.output_type == "error" and not keep_error:
+    if output.output_type == "error":
         return new_output("stream", name="stdout", text=f"(in your notebook, not scored) {output.get('ename')}: "
                                                          f"{output.get('evalue')}\n")
     return output
 
 
 def _scored_by(cell, problem: str | None) -> None:
-    """The test cell's outputs as the verdict has it: nothing the kernel showed scores or loses."""
-    kernel_failed = any(out.output_type == "error" for out in cell.outputs)
-    cell.outputs = [_shown_not_scored(out, keep_error=bool(problem)) for out in cell.outputs]
-    if problem and not kernel_failed:
+    """The test cell's outputs as the verdict has it: nothing the kernel showed scores or loses. A
+    failed verdict shows its own reason, last: the kernel's error may be another function's doing
+    (a wrong linear under perceptron's test), which the grader's replay left out."""
+    cell.outputs = [_shown_not_scored(out) for out in cell.outputs]
+    if problem:
         cell.outputs.append(_error_output(problem))
 
 
@@ -157,7 +157,7 @@ class SealedExecute(Execute):
             copy_inputs(resources.get("metadata", {}).get("path"), scratch)
             env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
             env.pop(SEALED_ENV, None)
-            client = ReplayClient([*prefix, sys.executable, "-m", "course_grader.replay"], scratch, env,
+            client = ReplayClient([*prefix, *REPLAY_COMMAND], scratch, env,
                                   float(self.timeout or 30), call_seconds)
             result = ReplayResult()
             for names in replay_groups([step.name for step in steps if step.kind == "test"]):

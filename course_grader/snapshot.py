@@ -88,8 +88,10 @@ class Snapshot:
 
 def _watched_new(key: str, value) -> bool:
     """A name added since the snapshot that counts: not a submodule imported meanwhile, nor the
-    class attribute copyreg caches when an object is pickled (torch.save)."""
-    return not isinstance(value, types.ModuleType) and key != "__slotnames__"
+    class attribute copyreg caches when an object is pickled (torch.save), nor the registry the
+    warnings module keeps in the module a warning is attributed to (torch's warning about x.T on a
+    1-D tensor, raised inside the guard's torch mode, made an honest notebook look like tampering)."""
+    return not isinstance(value, types.ModuleType) and key not in ("__slotnames__", "__warningregistry__")
 
 
 def _differs(container, copy) -> bool:

@@ -115,8 +115,16 @@ GRADED_TOPIC: dict[str, str] = {name: topic for topic, names in _TABLE.items() f
 # graded name -> points of its test cell
 POINTS: dict[str, int] = {name: entry[0] for names in _TABLE.values() for name, entry in names.items()}
 # graded name -> what it must not call: the entries above and course_lib's own answer
-FORBIDDEN: dict[str, tuple[str, ...]] = {
+OWN_TWINS: dict[str, tuple[str, ...]] = {
     name: (*entry[1], f"course_lib.{topic}.{name}") for topic, names in _TABLE.items() for name, entry in names.items()}
+# graded name -> everything it must not call: its own twins, and the PyTorch twins of the other names of
+# its exercise, which the grader's replay disables for the whole notebook (course_grader/replay.py), so
+# that the notebook's guard and the grading agree (torch.tanh inside sigmoid fails in both)
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    name: tuple(dict.fromkeys((*OWN_TWINS[name], *(() if name in BUILT_ON_TWINS else (
+        e for other in names if other != name and other not in BUILT_ON_TWINS
+        for e in OWN_TWINS[other] if e.startswith("torch:"))))))
+    for names in _TABLE.values() for name in names}
 # graded name -> seconds a call may take when grading, where the usual limit is too short
 TIME_LIMITS: dict[str, float] = {
     name: entry[2] for names in _TABLE.values() for name, entry in names.items() if entry[2] is not None}

@@ -14,7 +14,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_config import KERNELSPEC, SETUP_CELL, colab_badge, colab_url
-from course_lib.exercise_rules import FORBIDDEN, GRADED_TOPIC, IN_WORDS, KEEPS_DTYPE, STAR_SHAPED, TIME_LIMITS
+from course_lib.exercise_rules import BUILT_ON_TWINS, GRADED_TOPIC, IN_WORDS, KEEPS_DTYPE, OWN_TWINS, STAR_SHAPED, TIME_LIMITS
 
 USUAL_TIME_LIMIT = 5  # seconds per call when grading: course_lib/_guard.py's TIME_LIMIT
 
@@ -57,8 +57,8 @@ def _code_list(names: list[str]) -> str:
 
 
 def _forbidden_in_words(name: str) -> str:
-    """FORBIDDEN[name] readable: its groups in words, `NAME` for "torch:NAME", course_lib's own answer left out."""
-    entries, own = FORBIDDEN[name], f"course_lib.{GRADED_TOPIC[name]}.{name}"
+    """OWN_TWINS[name] readable: its groups in words, `NAME` for "torch:NAME", course_lib's own answer left out."""
+    entries, own = OWN_TWINS[name], f"course_lib.{GRADED_TOPIC[name]}.{name}"
     words: list[str] = []
     for entry in entries:
         group = next((g for g in IN_WORDS if entry in g and set(g) <= set(entries)), None)
@@ -96,11 +96,14 @@ def rules(topic: str) -> nbformat.NotebookNode:
     slow = [f"`{name}` {TIME_LIMITS[name]:g} s" for name in names if name in TIME_LIMITS]
     lines.append(f"- **Time**: one call may take at most {USUAL_TIME_LIMIT} seconds"
                  + (f" ({', '.join(slow)})." if slow else "."))
-    named = any(e.startswith("torch:") and not any(e in g for g in IN_WORDS) for name in names for e in FORBIDDEN[name])
+    named = any(e.startswith("torch:") and not any(e in g for g in IN_WORDS) for name in names for e in OWN_TWINS[name])
     forms = (" A name such as `tanh` means PyTorch's function of that name in whatever form it has: "
              "`torch.tanh`, `F.tanh`, `x.tanh()`, `x.tanh_()`." if named else "")
     lines.append("- **Build it yourself**: a function scores no points if it calls course_lib's function of the "
                  f"same name or what the table lists.{forms}")
+    if sum(1 for name in names if name not in BUILT_ON_TWINS and any(e.startswith("torch:") for e in OWN_TWINS[name])) > 1:
+        lines.append("- **The table's PyTorch calls are off limits in every function here**, not only in their own "
+                     "row: the grader disables them for the whole notebook.")
     if len(names) > 1:
         lines.append("- **Each function is graded on its own**: where one function uses another of this notebook, "
                      "its hidden tests run with a correct version of that other one, so one mistake costs "

@@ -11,11 +11,14 @@ as its __name__ (the guard looks up the forbidden calls and time limit by that n
 comment naming the formulation and who writes it so. KNOWN_WRONG holds solutions that must fail.
 
 Left out on purpose, as they compute another function than the spec's: Keras's Adam with
-epsilon-hat (eps added to sqrt(v), not sqrt(v_hat); the hidden test, always at eps=1e-8, cannot tell),
+epsilon-hat (eps added to sqrt(v), not sqrt(v_hat): the hidden test's run at eps = 0.1 tells),
 TF 1's RMSProp (eps inside the sqrt), Keras's binary cross-entropy (probabilities clipped to
 [1e-7, 1 - 1e-7] instead of logs clamped at -100), Sutskever's momentum (v <- mu v - lr g: another
 velocity), early-stopping-pytorch's EarlyStopping (a tie with the best counts as an improvement),
 -log(softmax(z)[y]) (inf for logits of 1e4), (z > 0).float() (the notebooks ask for z's dtype).
+Left out as the rules box forbids them: formulations through the PyTorch twin of another function of
+the same exercise (sigmoid as (1 + torch.tanh(z / 2)) / 2, tanh as 2 torch.sigmoid(2z) - 1, leaky_relu
+through torch.relu, relu_grad as torch.heaviside(z, 0) ...), which the grader disables for the whole notebook.
 """
 from __future__ import annotations
 
@@ -183,12 +186,6 @@ def step_sign(z):
     return torch.sign(z).clamp(min=0)
 
 
-@alt("sigmoid", "tanh_half")
-def sigmoid_tanh(z):
-    # the half-angle identity 0.5 * (1 + tanh(z / 2)), finite everywhere (tanh is allowed in sigmoid)
-    return 0.5 * (1 + torch.tanh(0.5 * z))
-
-
 @alt("sigmoid", "exp_neg_softplus")
 def sigmoid_softplus(z):
     # exp(-softplus(-z)) = exp(log_sigmoid(z)), as jax.nn.log_sigmoid is defined (softplus is allowed here)
@@ -210,12 +207,6 @@ def sigmoid_masked(z):
 def sigmoid_naive(z):
     # 1 / (1 + exp(-z)) as PyTorch's own CPU kernel computes it: exp(1e4) = inf gives 1/inf = 0, no nan
     return 1 / (1 + torch.exp(-z))
-
-
-@alt("tanh", "two_sigmoid")
-def tanh_sigmoid(z):
-    # 2 * sigmoid(2z) - 1 (torch.sigmoid is allowed in tanh), the identity LSTM texts use
-    return 2 * torch.sigmoid(2 * z) - 1
 
 
 @alt("tanh", "one_minus_two_over")
@@ -257,12 +248,6 @@ def leaky_relu_maximum(z, negative_slope=0.01):
     return torch.minimum(z, negative_slope * z)
 
 
-@alt("leaky_relu", "relu_difference")
-def leaky_relu_relus(z, negative_slope=0.01):
-    # relu(z) - alpha * relu(-z), Keras 2's backend.relu(x, alpha) (torch.relu is allowed here)
-    return torch.relu(z) - negative_slope * torch.relu(-z)
-
-
 @alt("leaky_relu", "slope_where")
 def leaky_relu_slope(z, negative_slope=0.01):
     # z times its local slope: z * where(z > 0, 1, alpha)
@@ -290,13 +275,6 @@ def softmax_pairwise(z, dim=-1):
     return out.movedim(-1, dim)
 
 
-@alt("sigmoid_grad", "quarter_sech2")
-def sigmoid_grad_sech(z):
-    # sigma'(z) = 1/4 sech^2(z/2) = (1 - tanh^2(z/2)) / 4 (tanh is allowed here)
-    t = torch.tanh(z / 2)
-    return 0.25 * (1 - t * t)
-
-
 @alt("sigmoid_grad", "symmetric_exp")
 def sigmoid_grad_exp(z):
     # e / (1 + e)^2 with e = exp(-|z|): sigma' is even, so only exp of non-positive numbers
@@ -316,23 +294,11 @@ def tanh_grad_sech(z):
     return 1 / torch.cosh(z) ** 2
 
 
-@alt("tanh_grad", "four_sigmoids")
-def tanh_grad_sigmoids(z):
-    # 4 sigma(2z) sigma(-2z) (torch.sigmoid is allowed in tanh_grad)
-    return 4 * torch.sigmoid(2 * z) * torch.sigmoid(-2 * z)
-
-
 @alt("tanh_grad", "stable_exp")
 def tanh_grad_exp(z):
     # 4 e / (1 + e)^2 with e = exp(-2|z|)
     e = torch.exp(-2 * z.abs())
     return 4 * e / (1 + e) ** 2
-
-
-@alt("relu_grad", "heaviside")
-def relu_grad_heaviside(z):
-    # heaviside(z, 0): step with value 0 at 0 (heaviside is only forbidden in step and perceptron)
-    return torch.heaviside(z, torch.zeros((), dtype=z.dtype))
 
 
 @alt("relu_grad", "sign_clamp")

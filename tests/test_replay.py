@@ -21,7 +21,7 @@ import torch
 
 from course_grader import frames, replay_client
 from course_grader.hidden_test import hidden_test_of
-from course_grader.replay_client import ReplayClient, Step
+from course_grader.replay_client import REPLAY_COMMAND, ReplayClient, Step
 from course_grader.snapshot import Snapshot
 from course_grader.verdicts import verify
 from course_lib._ban import Ban, ForbiddenCall
@@ -177,13 +177,13 @@ STEP_TEST = "from course_grader.sealed import sealed_checks\nsealed_checks(step)
 STEP = "def step(z):\n    return (z > 0).to(z.dtype)\n"
 
 
-def replay(relu_cell: str, cell_timeout: float = 30) -> tuple[dict, list, int]:
+def replay(relu_cell: str, cell_timeout: float = 30, cwd: str | None = None) -> tuple[dict, list, int]:
     """Replay setup, relu's cell, relu's test, step's cell and test: ({name: verdict or error}, flags, restarts)."""
     steps = [Step("code", "import torch\n%matplotlib inline\n"), Step("code", relu_cell), Step("test", RELU_TEST, "relu"),
              Step("code", STEP), Step("test", STEP_TEST, "step")]
     cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("relu", "step")}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
-    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, cell_timeout, lambda name: 6)
+    client = ReplayClient(REPLAY_COMMAND, cwd or os.getcwd(), env, cell_timeout, lambda name: 6)
     result = client.run(steps, cases.__getitem__, ban_of(list(cases)))
     verdicts = {}
     for index, outcome in result.tests.items():
@@ -198,6 +198,18 @@ def test_a_right_relu_passes_and_a_wrong_one_fails_with_the_checks_message():
     assert verdicts == {"relu": "passed", "step": "passed"} and flags == [] and restarts == 0
     verdicts, _, _ = replay("def relu(z):\n    return z\n")
     assert verdicts["relu"].startswith("relu: wrong values") and verdicts["step"] == "passed", verdicts
+
+
+def test_a_cell_cannot_put_its_own_replay_in_the_folder_of_the_next_start(tmp_path):
+    """Found by the fourth attack review: a cell wrote course_grader/replay.py into the replay's folder
+    and ended the process; the restarted replay (python -m, the folder first on sys.path) was the
+    notebook's, with the bans lifted and every answer computed by torch."""
+    fake = "open('TAKEN_OVER', 'w').close()\nimport os\nos._exit(0)\n"
+    cell = ("import os\nos.makedirs('course_grader', exist_ok=True)\nopen('course_grader/__init__.py', 'w').close()\n"
+            f"open('course_grader/replay.py', 'w').write({fake!r})\ndef relu(z):\n    return z\nos._exit(1)\n")
+    verdicts, _, restarts = replay(cell, cwd=str(tmp_path))
+    assert restarts == 1 and not (tmp_path / "TAKEN_OVER").exists()
+    assert verdicts["relu"] != "passed" and verdicts["step"] == "passed", verdicts
 
 
 def test_the_twin_from_a_thread_fails_its_test_only():
@@ -262,7 +274,7 @@ def test_a_twin_by_an_operator_the_rules_once_missed_fails_its_hidden_test(file)
     steps = [Step("code", source), Step("test", f"from course_grader.sealed import sealed_checks\nsealed_checks({name})\n", name)]
     cases = {name: hidden_test_of(name).cases(new_generator())}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
-    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda n: 6)
+    client = ReplayClient(REPLAY_COMMAND, os.getcwd(), env, 30, lambda n: 6)
     outcome = client.run(steps, cases.__getitem__, ban_of([name])).tests[1]
     assert outcome.answers is not None and outcome.error is None, outcome
     problem = verify(hidden_test_of(name), cases[name], outcome.answers)
@@ -356,6 +368,6 @@ def test_a_notebook_that_reroutes_the_grader_channel_gets_nothing_for_a_blank_fu
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
     # The rerouted replay stops talking to the grader, which waits out its deadlines: short ones here
     monkeypatch.setattr(replay_client, "VISIBLE_SECONDS", 10)
-    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 10, lambda name: 2)
+    client = ReplayClient(REPLAY_COMMAND, os.getcwd(), env, 10, lambda name: 2)
     outcome = client.run(steps, cases.__getitem__, ban_of(list(cases))).tests[2]
     assert outcome.error or outcome.twin or verify(hidden_test_of("relu"), cases["relu"], outcome.answers), outcome

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from course_grader.hidden_test import hidden_test_of, reference
-from course_grader.replay_client import ReplayClient, Step
+from course_grader.replay_client import REPLAY_COMMAND, ReplayClient, Step
 from course_grader.replay_program import ban_of
 from course_grader.stand_ins import STAND_INS, lent_for
 from course_grader.static_twins import Bindings, twin_call
@@ -104,7 +104,7 @@ def replay(linear_cell: str, perceptron_cell: str = PERCEPTRON, linear_first: bo
              *(tests if linear_first else tests[::-1])]
     cases = {name: hidden_test_of(name).cases(new_generator()) for name in ("linear", "perceptron")}
     env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
-    client = ReplayClient([sys.executable, "-m", "course_grader.replay"], os.getcwd(), env, 30, lambda name: 6)
+    client = ReplayClient(REPLAY_COMMAND, os.getcwd(), env, 30, lambda name: 6)
     result = client.run(steps, cases.__getitem__, ban_of(list(cases)), lent_for)
     return {steps[i].name: outcome.error or verify(hidden_test_of(steps[i].name), cases[steps[i].name], outcome.answers)
             or "passed" for i, outcome in result.tests.items()}

@@ -52,8 +52,11 @@ PRELOAD = ("torch", "torch._dynamo", "ipykernel.kernelapp", "ipykernel.ipkernel"
 
 
 def run_here(cmd: list[str], env: dict) -> None:
-    """Run `python -m MODULE ARGS` or `python -c CODE ARGS` in this process, as that Python would,
-    and exit; return if cmd is anything else (the caller then execs it)."""
+    """Run `python [-P] -m MODULE ARGS` or `python [-P] -c CODE ARGS` in this process, as that Python
+    would, and exit; return if cmd is anything else (the caller then execs it)."""
+    safe_path = len(cmd) > 1 and cmd[1] == "-P"  # nothing of the working folder on sys.path
+    if safe_path:
+        cmd = [cmd[0], *cmd[2:]]
     if len(cmd) < 3 or cmd[1] not in ("-m", "-c") or not _is_this_python(cmd[0]):
         return
     os.environ.clear()
@@ -68,7 +71,7 @@ def run_here(cmd: list[str], env: dict) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     # What `python` puts first: the working directory, then PYTHONPATH (the zygote runs with -I).
     extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    sys.path[:] = [os.getcwd() if cmd[1] == "-m" else "", *extra, *sys.path]
+    sys.path[:] = [*([] if safe_path else [os.getcwd() if cmd[1] == "-m" else ""]), *extra, *sys.path]
     sys.argv[:] = cmd[2:] if cmd[1] == "-m" else ["-c", *cmd[3:]]
     code = _as_python(lambda: _run_program(cmd[1], cmd[2]))
     atexit._run_exitfuncs()
