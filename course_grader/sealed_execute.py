@@ -58,9 +58,9 @@ def _test_cells(nb) -> dict[str, object]:
     cells = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") \
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") and meta.get("grade_id") \
                 and "sealed_checks(" in cell.source:
-            cells[meta["grade_id"].removeprefix("test_")] = cell
+            cells[str(meta["grade_id"]).removeprefix("test_")] = cell
     return cells
 
 

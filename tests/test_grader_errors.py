@@ -211,16 +211,18 @@ def _damaged(how: str):
         test.metadata["nbgrader"]["points"] = 100
     elif how == "role":
         test.metadata["nbgrader"]["solution"] = True
+    elif how == "no id":  # an attack review's: the class command's KeyError stopped the whole class
+        nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"locked": True, "grade": True}}))
     return nb, test.metadata["nbgrader"]["grade_id"]
 
 
 @pytest.mark.parametrize("how,says", [("copied", "appears twice"), ("unknown", "not a cell of this assignment"),
                                       ("markdown", "turned from code into markdown"), ("points", "points of cell"),
-                                      ("role", "role of cell")])
+                                      ("role", "role of cell"), ("no id", "no grade_id")])
 def test_notebooks_whose_grading_metadata_nbgrader_cannot_read_are_named(how, says):
     nb, key = _damaged(how)
     broken = broken_metadata(_release(), nb)
-    assert broken and says in broken and (key in broken or how == "unknown"), broken
+    assert broken and says in broken and (key in broken or how in ("unknown", "no id")), broken
     assert broken_metadata(_release(), _release()) is None
 
 
@@ -237,3 +239,18 @@ def test_a_copied_test_cell_makes_the_submission_unreadable_once_not_a_grader_er
     assert summary[0]["status"] == "zero" and "appears twice" in summary[0]["reasons"][0], summary
     again = grade_py(course)
     assert "1 of 1 already graded" in again.stdout, first.stdout + again.stdout
+
+
+def test_a_failure_of_the_class_command_on_one_submission_is_that_student_s_grader_error(tmp_path, monkeypatch):
+    course = new_course(tmp_path, ASSIGNMENT)
+    submit(course, ASSIGNMENT, "alice", {})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    run = Run(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "dl-fundamentals", 60, 2, [], logs)
+
+    def broken(*args, **kwargs):
+        raise KeyError("grade_id")
+    monkeypatch.setattr(grading, "check_files", broken)
+    result = grading.grade_student(run, "alice")
+    assert result.status == "grader error" and "KeyError" in result.reasons[0], result
+    assert "Traceback" in (logs / "alice.log").read_text()

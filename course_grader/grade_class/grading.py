@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from course_grader.grade_class.attempts import Attempts, autograde_until_graded
@@ -12,14 +13,33 @@ from course_grader.grade_class.report import print_progress
 from course_grader.grade_class.run import Run
 from course_grader.grade_class.runs import STOPPING, Interrupted
 from course_grader.grade_class.submissions import GRADER_ERROR, Result, check_files
-from course_grader.protocol import GradingDir, write_json
+from course_grader.protocol import GradingDir, flag, write_json
 
 
 def grade_student(run: Run, student: str) -> Result:
-    """Grade one student, come what may: a Result with a status and the reasons."""
+    """Grade one student, come what may: a Result with a status and the reasons. A failure of the
+    class command's own code on this submission is a grader error for this student alone (an
+    attack review's crafted metadata stopped the whole class), with the traceback in its log."""
+    start = time.perf_counter()
+    try:
+        return _grade_student(run, student, start)
+    except Interrupted:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever it is, the other students' grading goes on
+        with open(run.logs / f"{student}.log", "a") as log:
+            log.write(traceback.format_exc())
+        try:
+            forget_submission(run, student)  # nothing recorded: the next run grades it again
+        except Exception:  # noqa: BLE001 - the error above is the one to report
+            pass
+        detail = f"the class command failed on this submission ({type(err).__name__}: {str(err)[:200]}): see its log"
+        return Result(student, GRADER_ERROR, [detail], 0.0, 0.0, False, round(time.perf_counter() - start, 1),
+                      [flag(GRADER_ERROR, detail)])
+
+
+def _grade_student(run: Run, student: str, start: float) -> Result:
     if STOPPING.is_set():
         raise Interrupted
-    start = time.perf_counter()
     sub = Attempts(student)
     failure, notes = check_files(run.course, run.assignment, student)
     with open(run.logs / f"{student}.log", "w") as log, tempfile.TemporaryDirectory() as folder:

@@ -162,6 +162,10 @@ def broken_metadata(release, submitted) -> str | None:
     type or points changed."""
     def graded(nb):
         return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
+    roles = ("grade", "solution", "locked")
+    if any(not meta.get("grade_id") and any(meta.get(role) for role in roles)
+           for meta in (c.metadata.get("nbgrader", {}) for c in submitted.cells)):
+        return "a cell has an nbgrader role but no grade_id"
     expected = {c.metadata["nbgrader"]["grade_id"]: c for c in graded(release)}
     seen = set()
     for cell in graded(submitted):
@@ -190,7 +194,7 @@ LANGUAGE_LINE = re.compile(r'^os\.environ\["COURSE_LANG"\] = "[a-z]{2}"\n', re.M
 def edited_cells(release, submitted) -> list[dict]:
     """Read-only cells (tests, setup) the student changed or deleted; nbgrader restores them."""
     def locked(nb):
-        return {c.metadata["nbgrader"]["grade_id"]: LANGUAGE_LINE.sub("", c.source, count=1) for c in nb.cells
+        return {c.metadata["nbgrader"].get("grade_id"): LANGUAGE_LINE.sub("", c.source, count=1) for c in nb.cells
                 if c.metadata.get("nbgrader", {}).get("locked")}
     theirs = locked(submitted)
     return [flag(EDITED, f"read-only cell {key} was {'deleted' if key not in theirs else 'edited'}: graded "
