@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import io
 import re
 import sys
@@ -19,8 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_config import LESSONS, SETUP_CELL, colab_badge, colab_url
 
-sys.path.insert(0, str(ROOT / "exercises"))
-from authoring import rules
+# exercises/ stays off sys.path: its grade.py would pass for an installed module `grade` elsewhere
+_spec = importlib.util.spec_from_file_location("authoring", ROOT / "exercises" / "authoring.py")
+authoring = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(authoring)
+rules = authoring.rules
 
 # Names whose hidden tests need no random input: the answer does not depend on one.
 SEALED = ("from course_grader.sealed import sealed_checks\n\n"
