@@ -74,12 +74,17 @@ def test_a_passed_check_is_remembered_until_what_it_depends_on_changes(tmp_path)
     assert summary["alice"]["score"] == sum(points_of(ASSIGNMENT).values())
 
 
-def test_a_kernel_that_never_ran_the_grader_is_a_grader_error_and_records_nothing(tmp_path, monkeypatch):
+def alice_run(tmp_path: Path) -> tuple[Path, Path, Run]:
+    """A course where alice handed in the reference, and a class run on it logging to tmp_path/logs."""
     course = new_course(tmp_path, ASSIGNMENT)
     submit(course, ASSIGNMENT, "alice", {})
     logs = tmp_path / "logs"
     logs.mkdir()
-    run = Run(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "dl-fundamentals", 60, 2, [], logs)
+    return course, logs, Run(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "dl-fundamentals", 60, 2, [], logs)
+
+
+def test_a_kernel_that_never_ran_the_grader_is_a_grader_error_and_records_nothing(tmp_path, monkeypatch):
+    course, logs, run = alice_run(tmp_path)
     real = attempts.run_nbgrader
 
     def without_the_extension(args, course_dir, grading_dir, time_limit, log, **kw):
@@ -242,11 +247,7 @@ def test_a_copied_test_cell_makes_the_submission_unreadable_once_not_a_grader_er
 
 
 def test_a_failure_of_the_class_command_on_one_submission_is_that_student_s_grader_error(tmp_path, monkeypatch):
-    course = new_course(tmp_path, ASSIGNMENT)
-    submit(course, ASSIGNMENT, "alice", {})
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    run = Run(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "dl-fundamentals", 60, 2, [], logs)
+    course, logs, run = alice_run(tmp_path)
 
     def broken(*args, **kwargs):
         raise KeyError("grade_id")
