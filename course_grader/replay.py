@@ -175,7 +175,7 @@ class Replay:
             if step["kind"] == "test":  # what the cells before changed is put back, and reported
                 current["replaced"] = self.snapshot.changed()
                 self.snapshot.restore()
-            error, lent = None, {}
+            error, failure, lent = None, None, {}
             try:
                 if step["kind"] == "test":
                     lent = self.lend_stand_ins(main.__dict__, self.receive()["stand_ins"])
@@ -184,13 +184,15 @@ class Replay:
                     signal.setitimer(signal.ITIMER_REAL, program["cell_timeout"])
                 exec(code, main.__dict__)  # noqa: S102 - the learner's cell, in the sandbox
             except BaseException as err:  # noqa: BLE001 - the cell's own error, reported as the kernel would
+                failure = getattr(err, "kind", None) if type(err).__name__ == "GradingError" else None
                 error = _describe(err) if not isinstance(err, _CellTimeout) else \
                     f"the cell did not finish within {program['cell_timeout']:g} s"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 self.put_back(main.__dict__, lent)
             twin = f"torch's {self.refused[refused]}" if step["kind"] == "test" and len(self.refused) > refused else None
-            self.send(done=index, error=error, replaced=current["replaced"], twin=twin)
+            self.send(done=index, error=error, failure=failure if isinstance(failure, str) else None,
+                      replaced=current["replaced"], twin=twin)
             self.state["step"] = None
         self.send(end=True)
 

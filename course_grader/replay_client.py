@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from course_grader import frames
 from course_grader.protocol import flag
 from course_grader.replay_messages import kind_of, within_bounds
+from course_lib.i18n import N_, _, fill, shown
 
 # -P: the replay's folder (the scratch, where the notebook's cells write) is not on sys.path, so a
 # cell cannot put its own course_grader/replay.py there for the next start (an attack review's find)
@@ -39,6 +40,7 @@ class ReplayFailed(Exception):
 @dataclass
 class Outcome:
     error: str | None = None  # why the test failed before or without answering
+    failure: str | None = None  # the error's kind (GradingError.kind: "twin", "crash" ...), as the replay says
     asked: bool = False  # its hidden checks asked for their cases
     answers: list | None = None
     twin: str | None = None
@@ -85,7 +87,7 @@ class ReplayClient:
         code of the notebook ran; stand_ins(name, names whose tests are still to run): the source
         of the stand-ins name's test runs with (course_grader/stand_ins.py lent_for), sent as it starts."""
         result, left_out = ReplayResult(), set()
-        for _ in range(len(steps) + 1):
+        for _attempt in range(len(steps) + 1):
             program = [SKIPPED if i in left_out or i in result.tests else step.message() for i, step in enumerate(steps)]
             blamed = self._run_once(program, steps, cases_of, ban, stand_ins, result)
             if blamed is None:
@@ -97,8 +99,8 @@ class ReplayClient:
                 first_line = steps[index].source.strip().split("\n")[0][:60]
                 result.flags.append(flag("tampering", f"the cell starting `{first_line}`: {blame.why}"))
             if steps[index].kind == "test":
-                result.tests[index] = Outcome(error=f"{steps[index].name}: its test {blame.why}, so it "
-                                                        "counts as failed")
+                result.tests[index] = Outcome(error=f"{steps[index].name}: " + _(
+                    "its test {why}, so it counts as failed", why=shown(blame.why)))
         return result
 
     def _run_once(self, program, steps, cases_of, ban, stand_ins, result) -> tuple[int, _Blame] | None:
@@ -125,7 +127,8 @@ class ReplayClient:
                     message = _read(reader, deadline, process)
                     kind = kind_of(message)
                     if kind is None:
-                        raise _Blame("wrote to the grader's channel what is not a message of the grader's", tampering=True)
+                        raise _Blame(N_("wrote to the grader's channel what is not a message of the grader's"),
+                                     tampering=True)
                     if kind == "at":
                         current = _index(message["at"], last_done + 1, len(steps))
                         step = steps[current]  # a test judged in an earlier run is left out: a code step now
@@ -137,7 +140,8 @@ class ReplayClient:
                                 frames.write(process.stdin.fileno(), {"stand_ins": stand_ins(step.name, pending)},
                                              deadline)
                             except frames.BadFrame:
-                                raise _Blame("stopped reading what the grader sent (a loop that never ends?)") from None
+                                raise _Blame(N_("stopped reading what the grader sent (a loop that never ends?)")) \
+                                    from None
                     elif kind == "cases_for" and outcome is not None and message["cases_for"] == step.name \
                             and not outcome.asked:
                         cases = cases_of(step.name)
@@ -145,11 +149,11 @@ class ReplayClient:
                         try:
                             frames.write(process.stdin.fileno(), {"cases": cases}, deadline)
                         except frames.BadFrame:
-                            raise _Blame("stopped reading what the grader sent (a loop that never ends?)") from None
+                            raise _Blame(N_("stopped reading what the grader sent (a loop that never ends?)")) from None
                         deadline = time.monotonic() + VISIBLE_SECONDS + len(cases) * self.call_seconds(step.name)
                     elif kind == "answers" and outcome is not None and outcome.asked and outcome.answers is None:
                         if not within_bounds(message["answers"]):
-                            raise _Blame("sent answers nested too deeply or too large to judge", tampering=True)
+                            raise _Blame(N_("sent answers nested too deeply or too large to judge"), tampering=True)
                         outcome.answers = message["answers"]
                         outcome.twin = message["twin"]
                         outcome.replaced_before = _texts(message["replaced_before"])
@@ -160,8 +164,9 @@ class ReplayClient:
                             outcome.twin = outcome.twin or message["twin"]  # refused in its visible checks, say
                             if message["error"]:  # its visible checks failed, or the cell failed after the hidden ones
                                 outcome.error = message["error"][:2000]
+                                outcome.failure = message["failure"]
                             elif outcome.answers is None:
-                                outcome.error = f"{step.name}: the hidden checks of its test cell did not run"
+                                outcome.error = f"{step.name}: " + _("the hidden checks of its test cell did not run")
                             result.tests[current] = outcome
                         last_done, current, outcome = current, None, None
                         deadline = time.monotonic() + self.cell_timeout + 10
@@ -169,8 +174,8 @@ class ReplayClient:
                         process.wait(timeout=30)
                         return None
                     else:
-                        raise _Blame("sent the grader a message out of turn: the notebook's code wrote to "
-                                     "the grader's channel", tampering=True)
+                        raise _Blame(N_("sent the grader a message out of turn: the notebook's code wrote to "
+                                     "the grader's channel"), tampering=True)
             except _Blame as blame:
                 return (current if current is not None else min(last_done + 1, len(steps) - 1)), blame
             except frames.BadFrame as bad:  # the program could not be handed over
@@ -178,12 +183,13 @@ class ReplayClient:
                                    f"{_tail(stderr, process)}") from None
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 return (current if current is not None else min(last_done + 1, len(steps) - 1)), \
-                    _Blame("ended the grader's replay of the notebook")
+                    _Blame(N_("ended the grader's replay of the notebook"))
             except ReplayFailed:
                 raise
             except Exception as err:  # noqa: BLE001 - what the replay sent broke the reading: its doing, not ours
                 return (current if current is not None else min(last_done + 1, len(steps) - 1)), \
-                    _Blame(f"sent the grader what it cannot read ({type(err).__name__})", tampering=True)
+                    _Blame(fill(N_("sent the grader what it cannot read ({error})"), {"error": type(err).__name__}),
+                           tampering=True)
             finally:
                 _kill(process)
 
@@ -193,23 +199,24 @@ def _read(reader: frames.FrameReader, deadline: float, process) -> dict:
         message = reader.read(deadline)
     except frames.BadFrame as bad:
         if str(bad) == "nothing in time":
-            raise _Blame("did not finish in time (a loop that never ends?)") from None
+            raise _Blame(N_("did not finish in time (a loop that never ends?)")) from None
         if str(bad) == "the end of the pipe":
             process.poll()
             code = process.returncode
-            how = f"with signal {-code}" if code is not None and code < 0 else f"with exit code {code}"
-            raise _Blame(f"ended the grader's replay of the notebook ({how}: os._exit, a crash, or the "
-                         "memory limit?)") from None
-        raise _Blame(f"wrote to the grader's channel what is not a message of the grader's ({bad})",
-                     tampering=True) from None
+            how = (fill(N_("with signal {signal}"), {"signal": -code}) if code is not None and code < 0
+                   else fill(N_("with exit code {code}"), {"code": code}))
+            raise _Blame(fill(N_("ended the grader's replay of the notebook ({how}: os._exit, a crash, or the memory "
+                                 "limit?)"), {"how": how})) from None
+        raise _Blame(fill(N_("wrote to the grader's channel what is not a message of the grader's ({problem})"),
+                          {"problem": bad}), tampering=True) from None
     if not isinstance(message, dict):
-        raise _Blame("wrote to the grader's channel what is not a message of the grader's", tampering=True)
+        raise _Blame(N_("wrote to the grader's channel what is not a message of the grader's"), tampering=True)
     return message
 
 
 def _index(value, expected: int, count: int) -> int:
     if type(value) is not int or value != expected or value >= count:
-        raise _Blame("sent the grader a step out of order: the notebook's code wrote to the grader's channel",
+        raise _Blame(N_("sent the grader a step out of order: the notebook's code wrote to the grader's channel"),
                      tampering=True)
     return value
 

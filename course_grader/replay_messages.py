@@ -8,7 +8,8 @@ MESSAGES = {
     "at": {"at": (int,)},
     "cases_for": {"cases_for": (str,)},
     "answers": {"answers": (list,), "twin": (str, type(None)), "replaced_before": (list,), "replaced_during": (list,)},
-    "done": {"done": (int,), "error": (str, type(None)), "replaced": (list,), "twin": (str, type(None))},
+    "done": {"done": (int,), "error": (str, type(None)), "failure": (str, type(None)), "replaced": (list,),
+             "twin": (str, type(None))},
     "end": {"end": (bool,)},
 }
 MAX_NODES, MAX_DEPTH = 100_000, 32

@@ -34,10 +34,10 @@ from course_grader.replay_client import REPLAY_COMMAND, Outcome, ReplayClient, R
 from course_grader.replay_program import ban_of, call_seconds, replay_groups, replay_steps
 from course_grader.stand_ins import lent_for, mates
 from course_grader.static_twins import Bindings, twin_call
-from course_grader.verdicts import NOT_PLAIN, verify
-from course_lib import _guard
+from course_grader.verdicts import posed_as_tensor, verify
 from course_lib.exercise_checks import new_generator
 from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
+from course_lib.i18n import _, speaking
 
 # Lines a learner's solution has no reason to contain; shown to the instructor, never scored.
 SUSPICIOUS = re.compile(
@@ -93,7 +93,7 @@ def suspicious_lines(nb) -> list[str]:
 
 def _error_output(message: str):
     return new_output("error", ename="GradingError", evalue=message,
-                      traceback=["Checked by the grader, outside your notebook:", *message.splitlines()])
+                      traceback=[_("Checked by the grader, outside your notebook:"), *message.splitlines()])
 
 
 def _has_error(cell) -> bool:
@@ -107,8 +107,8 @@ def _shown_not_scored(output):
     if output.output_type == "execute_result":
         return new_output("display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
     if output.output_type == "error":
-        return new_output("stream", name="stdout", text=f"(in your notebook, not scored) {output.get('ename')}: "
-                                                         f"{output.get('evalue')}\n")
+        return new_output("stream", name="stdout", text=_("(in your notebook, not scored)") +
+                          f" {output.get('ename')}: {output.get('evalue')}\n")
     return output
 
 
@@ -125,6 +125,12 @@ class SealedExecute(Execute):
     """Execute for the feedback, then replay the notebook and judge its hidden tests here."""
 
     def preprocess(self, nb, resources):
+        """The feedback, the verdicts and the replay's messages in the notebook's language (its metadata)."""
+        language = str(nb.metadata.get("language") or "")
+        with speaking(language):
+            return self._preprocess(nb, resources, language)
+
+    def _preprocess(self, nb, resources, language: str):
         cells = _test_cells(nb)
         code = read_code(nb, cells)  # before the kernel runs: its sources are the learner's as submitted
         os.environ[SEALED_ENV] = "grader"  # the kernel's sealed_checks leave the answering to the replay
@@ -136,7 +142,7 @@ class SealedExecute(Execute):
         skipped = folder.poisoned().get("cells", {}) if folder else {}
         steps, index = replay_steps(nb, cells, skipped if isinstance(skipped, dict) else {})
         cases = {name: hidden_test_of(name).cases(new_generator()) for name in cells}
-        result = self._replay(steps, cases, resources) if cells else ReplayResult()
+        result = self._replay(steps, cases, resources, language) if cells else ReplayResult()
         flags = result.flags + self._judge(cells, index, cases, result, code)
         lines = suspicious_lines(nb)
         if lines:
@@ -144,7 +150,7 @@ class SealedExecute(Execute):
         self._report(flags, folder)
         return nb, resources
 
-    def _replay(self, steps: list[Step], cases: dict, resources) -> ReplayResult:
+    def _replay(self, steps: list[Step], cases: dict, resources, language: str) -> ReplayResult:
         scratch = tempfile.mkdtemp(prefix="course-replay-")
         try:
             prefix = []
@@ -155,7 +161,7 @@ class SealedExecute(Execute):
                 prefix = manager.launcher_command(pass_stdout=True)
             from course_grader.sandbox.kernel import copy_inputs
             copy_inputs(resources.get("metadata", {}).get("path"), scratch)
-            env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
+            env = dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg", COURSE_LANG=language)
             env.pop(SEALED_ENV, None)
             client = ReplayClient([*prefix, *REPLAY_COMMAND], scratch, env,
                                   float(self.timeout or 30), call_seconds)
@@ -174,26 +180,28 @@ class SealedExecute(Execute):
         flags = []
         for name, cell in cells.items():
             outcome = result.tests.get(index.get(name), Outcome(
-                error=f"{name}: its test cell was skipped (it killed or hung an earlier grading run)"))
+                error=f"{name}: " + _("its test cell was skipped (it killed or hung an earlier grading run)")))
             if outcome.replaced_before:  # put back before the test: no points lost for this alone
                 flags.append({"kind": "tampering", "detail": f"{name}: before its test the notebook replaced "
                                                              f"{', '.join(outcome.replaced_before[:5])}"})
             if outcome.replaced_during:
                 flags.append({"kind": "tampering", "detail": f"{name}: while its hidden tests ran the notebook "
                                                              f"replaced {', '.join(outcome.replaced_during[:5])}"})
-                problem = (f"{name}: while its hidden tests ran, the notebook's code changed the grader's checks "
-                           f"({', '.join(outcome.replaced_during[:3])}), so its answers cannot be vouched for")
+                problem = f"{name}: " + _("while its hidden tests ran, the notebook's code changed the grader's "
+                                          "checks ({replaced}), so its answers cannot be vouched for",
+                                          replaced=", ".join(outcome.replaced_during[:3]))
             elif outcome.twin:
                 flags.append({"kind": "calls its twin", "detail": f"{name} calls {outcome.twin} (seen by the ban)"})
-                problem = (f"{name}: calls {outcome.twin}, which computes the answer for it. This exercise asks "
-                           f"you to write {name} yourself, so it scores no points while it calls it")
+                problem = f"{name}: " + _("calls {twin}, which computes the answer for it. This exercise asks you to "
+                                          "write {name} yourself, so it scores no points while it calls it",
+                                          twin=outcome.twin, name=name)
             elif outcome.error:
                 problem = outcome.error
-                if _guard.TWIN_FAILURE in problem:
+                if outcome.failure == "twin":
                     flags.append({"kind": "calls its twin", "detail": problem.splitlines()[0][:300]})
             else:
                 problem = verify(hidden_test_of(name), cases[name], outcome.answers)
-                if problem and NOT_PLAIN in problem:
+                if problem and posed_as_tensor(outcome.answers):
                     flags.append({"kind": "tampering", "detail": f"{name}: returned an object posing as a tensor"})
             defined, twin = code.get(name, (True, None))
             if not problem:  # the answers passed: so the replay missed what the code shows

@@ -24,10 +24,13 @@ from course_lib._ban import Ban
 from course_lib._forbidden import Watch, compile_forbidden
 from course_lib.exercise_rules import GRADED_TOPIC
 from course_lib.grading import GradingError, describe
+from course_lib.grading.messages import hint_line
+from course_lib.i18n import N_, _, fill
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
 TIME_LIMIT = float(os.environ.get("COURSE_CALL_TIME_LIMIT") or (5 if GRADING else 60))
-TWIN_FAILURE = "which computes the answer for it"  # in the message of a call that used its twin: the grader flags it
+# The hint of a call that used its twin: what the exercise asks for instead.
+BUILD_IT = N_("build it from tensor arithmetic, indexing, exp, log, max, sum, matmul and where")
 timed_out: set[str] = set()  # names that ran out of time in this kernel: later calls fail at once
 
 
@@ -46,14 +49,14 @@ class GraderHooks:
 hooks = GraderHooks()
 
 
-def fail(name: str, inputs: dict, first: str, hint: str | None = None) -> GradingError:
+def fail(name: str, inputs: dict, first: str, hint: str | None = None, kind: str | None = None) -> GradingError:
     """A GradingError laid out like course_lib.grading's: what went wrong, the input, a hint."""
     lines = [f"{name}: {first}"]
     if inputs:
-        lines.append("  input: " + "; ".join(f"{k}={describe(v, 0)}" for k, v in inputs.items()))
+        lines.append("  " + _("input: {inputs}", inputs="; ".join(f"{k}={describe(v, 0)}" for k, v in inputs.items())))
     if hint:
-        lines.append(f"  hint: {hint}")
-    return GradingError("\n".join(lines))
+        lines.append(hint_line(hint))
+    return GradingError("\n".join(lines), kind, bool(hint))
 
 
 class _TimeUp(BaseException):
@@ -109,9 +112,10 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
     __tracebackhide__ = True
     skipped = hooks.skipped()
     if name in skipped:
-        raise fail(name, inputs, f"not run: {skipped[name]}, so the grader skips it")
+        raise fail(name, inputs, _("not run: {why}, so the grader skips it", why=skipped[name]))
     if name in timed_out:
-        raise fail(name, inputs, f"not run: an earlier call did not finish within {time_limit:g} s")
+        raise fail(name, inputs, _("not run: an earlier call did not finish within {seconds} s",
+                                   seconds=f"{time_limit:g}"))
     ops, python = compile_forbidden(forbidden)
     watch, ban = Watch(ops, python), Ban(ops)
     before = [(key, t.detach().clone()) for key, t in _tensors(inputs)]
@@ -140,23 +144,24 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
     used = watch.used() or ban.used()
     helper = watch.caller()
     if used and helper != name and GRADED_TOPIC.get(helper) and GRADED_TOPIC.get(helper) == GRADED_TOPIC.get(name):
-        raise fail(name, inputs, f"calls your {helper}, which calls {used}, {TWIN_FAILURE}: fix {helper}. The "
-                   f"grader tests {name} with a correct {helper}, so only {helper} loses points for it",
-                   "build it from tensor arithmetic, indexing, exp, log, max, sum, matmul and where")
+        raise fail(name, inputs, _("calls your {helper}, which calls {used}, which computes the answer for it: "
+                                   "fix {helper}. The grader tests {name} with a correct {helper}, so only {helper} "
+                                   "loses points for it", helper=helper, used=used, name=name), BUILD_IT, "twin")
     if used:
-        raise fail(name, inputs, f"calls {used}, {TWIN_FAILURE}. This exercise asks "
-                   f"you to write {name} yourself, so it scores no points while it calls {used}",
-                   "build it from tensor arithmetic, indexing, exp, log, max, sum, matmul and where")
+        raise fail(name, inputs, _("calls {used}, which computes the answer for it. This exercise asks you to write "
+                                   "{name} yourself, so it scores no points while it calls {used}",
+                                   used=used, name=name), BUILD_IT, "twin")
     if timed and _alarm["fired"]:
         timed_out.add(name)
-        raise fail(name, inputs, f"did not finish within {time_limit:g} s (stopped after "
-                   f"{time.perf_counter() - start:.1f} s)", "is there a loop that never ends?")
+        raise fail(name, inputs, _("did not finish within {seconds} s (stopped after {stopped} s)",
+                                   seconds=f"{time_limit:g}", stopped=f"{time.perf_counter() - start:.1f}"),
+                   N_("is there a loop that never ends?"))
     if error is not None:
         raise error.with_traceback(None)
     after = dict(_tensors(inputs))
     for key, old in before:
         if _changed(old, after[key]):
-            raise fail(name, inputs, f"changed its input {key} in place: leave inputs as they are",
+            raise fail(name, inputs, _("changed its input {key} in place: leave inputs as they are", key=key),
                        _in_place_hint(name, key))
     return result
 
@@ -164,6 +169,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
 def _in_place_hint(name: str, key: str) -> str:
     """How to avoid the change, in the terms of the function: an update step or anything else."""
     if name.endswith("_step"):  # gd_step, adam_step ...: the learner updates weights
-        return f"compute a new tensor: `{key} = {key} - lr * grad`, not `{key} -= lr * grad` or {key}.sub_()"
-    return (f"`{key} -= ...`, `{key}[...] = ...` and `{key}.add_()` change the caller's tensor: work on a copy "
-            f"({key}.clone()) or build a new tensor")
+        return fill(N_("compute a new tensor: `{key} = {key} - lr * grad`, not `{key} -= lr * grad` or {key}.sub_()"),
+                    {"key": key})
+    return fill(N_("`{key} -= ...`, `{key}[...] = ...` and `{key}.add_()` change the caller's tensor: work on a "
+                   "copy ({key}.clone()) or build a new tensor"), {"key": key})

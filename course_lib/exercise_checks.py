@@ -34,8 +34,9 @@ from course_lib import _guard
 from course_lib.exercise_rules import FORBIDDEN, TIME_LIMITS
 from course_lib.grading import GradingError, assert_close, call_safely, check_raises, describe
 from course_lib.grading.calling import inputs_by_name
-from course_lib.grading.comparing import dtype_hint, shape_hint
-from course_lib.grading.messages import dtype_name, with_crash_hint
+from course_lib.grading.advice import shape_hint, wrong_dtype
+from course_lib.grading.messages import with_crash_hint
+from course_lib.i18n import _, _n
 
 __all__ = ["call", "expect", "expect_raises", "expect_shapes", "new_generator", "raised_by", "random_tensors",
            "uncounted"]
@@ -67,7 +68,7 @@ def _start_cell(info=None) -> None:
 def _end_cell(result) -> None:
     if result.success:  # a failed cell shows its error alone
         for name, n in _passed.items():
-            print(f"✓ {name}: {n} check{'' if n == 1 else 's'} passed")
+            print(f"✓ {name}: " + _n("{n} check passed", "{n} checks passed", n))
     _passed.clear()
 
 
@@ -143,23 +144,24 @@ def expect_shapes(name: str, result, *shapes: tuple[int, ...], dtype: torch.dtyp
                   labels: tuple[str, ...] | None = None) -> None:
     """Check result is a tensor of shape shapes[0], or a tuple of tensors of these shapes (and dtype)."""
     __tracebackhide__ = True
-    labels = labels or tuple(f"element {i}" for i in range(len(shapes)))
+    labels = labels or tuple(_("element {i}", i=i) for i in range(len(shapes)))
     parts = [result]
     if len(shapes) > 1:
         if not isinstance(result, (tuple, list)) or len(result) != len(shapes):
-            raise _guard.fail(name, {}, f"returned {describe(result, 0)}; expected a tuple of "
-                              f"{len(shapes)} tensors ({', '.join(labels)})")
+            raise _guard.fail(name, {}, _("returned {got}; expected a tuple of {n} tensors ({labels})",
+                                          got=describe(result, 0), n=len(shapes), labels=", ".join(labels)))
         parts = list(result)
     for label, part, shape in zip(labels, parts, shapes):
         what = name if len(shapes) == 1 else f"{name} ({label})"
         if not isinstance(part, torch.Tensor):
-            raise _guard.fail(what, {}, f"returned {describe(part, 0)}; expected a tensor of shape {shape}")
+            raise _guard.fail(what, {}, _("returned {got}; expected a tensor of shape {shape}",
+                                          got=describe(part, 0), shape=shape))
         if tuple(part.shape) != tuple(shape):
             got = tuple(part.shape)
-            raise _guard.fail(what, {}, f"wrong shape: expected {tuple(shape)}, got {got}{shape_hint(got, tuple(shape))}")
+            raise _guard.fail(what, {}, _("wrong shape: expected {expected}, got {got}", expected=tuple(shape),
+                                          got=got) + shape_hint(got, tuple(shape)))
         if dtype is not None and part.dtype != dtype:
-            raise _guard.fail(what, {}, f"wrong dtype: expected {str(dtype).removeprefix('torch.')}, got "
-                              f"{dtype_name(part)}{dtype_hint(part.dtype, dtype)}")
+            raise _guard.fail(what, {}, wrong_dtype(dtype, part.dtype), kind="dtype")
     _count(name)
 
 

@@ -48,13 +48,18 @@ def speaking(lang: str | None) -> Iterator[None]:
 
 
 @functools.cache
-def _catalog(lang: str) -> dict[str, str]:
-    """msgid -> translation ("" maps to the catalog's header; no texts where there is no catalog)."""
+def _translations(lang: str) -> gettext.GNUTranslations | None:
     try:
         with open(LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as f:
-            return dict(gettext.GNUTranslations(f)._catalog)  # noqa: SLF001 - the parsed catalog itself
+            return gettext.GNUTranslations(f)
     except OSError:
-        return {}
+        return None
+
+
+def _catalog(lang: str) -> dict:
+    """msgid -> translation, (msgid, form) -> a plural form's; empty where there is no catalog."""
+    translations = _translations(lang)
+    return translations._catalog if translations else {}  # noqa: SLF001 - the parsed catalog itself
 
 
 def fill(text: str, values: dict) -> str:
@@ -75,11 +80,9 @@ def _(text: str, **values) -> str:
 def _n(singular: str, plural: str, n: int, **values) -> str:
     """singular or plural as n asks, translated, with {n} and the other placeholders filled."""
     lang = language()
-    if lang != SOURCE_LANGUAGE:
-        catalog = _catalog(lang)
-        text = catalog.get((singular, 0)) if n == 1 else catalog.get((singular, 1))
-        if text:
-            return fill(text, {"n": n, **values})
+    translations = _translations(lang) if lang != SOURCE_LANGUAGE else None
+    if translations and (text := translations._catalog.get((singular, translations.plural(int(n))))):  # noqa: SLF001
+        return fill(text, {"n": n, **values})
     return fill(singular if n == 1 else plural, {"n": n, **values})
 
 

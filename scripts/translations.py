@@ -2,16 +2,21 @@
 
     python scripts/translations.py update   # English texts -> translations/zh/*.po: new texts empty,
                                             # changed ones fuzzy beside their old translation
-    python scripts/translations.py build    # English notebooks + catalogs -> notebooks/zh/*.ipynb and
-                                            # exercises/zh/NN_topic/NN_topic.ipynb
+    python scripts/translations.py build    # English notebooks + catalogs -> notebooks/zh/*.ipynb,
+                                            # exercises/zh/NN_topic/NN_topic.ipynb and the messages'
+                                            # course_lib/locale/zh/LC_MESSAGES/course_lib.mo
 
 The English notebooks stay the source. A catalog holds, per notebook, every paragraph of its
 markdown cells (code blocks stay as they are); translators edit the PO files in Poedit, Weblate or
 any text editor. `build` writes each translated notebook as the English one with the markdown
 translated, the Colab badge and links pointing at the translated notebooks, and the setup cell
 that makes course_lib speak the language; every other code cell is the English one.
+
+The messages learners read are in catalogs too (scripts/message_texts.py reads them from the code):
+translations/zh/messages.po holds course_lib's and the grader's, and each exercise's catalog the
+hints of its visible and hidden tests. `build` compiles them into the .mo file course_lib.i18n reads.
 tests/test_translations.py fails while a catalog has texts untranslated or fuzzy, or a built
-notebook differs from the one committed.
+notebook or .mo differs from the one committed.
 """
 from __future__ import annotations
 
@@ -24,16 +29,23 @@ from pathlib import Path
 
 import nbformat
 from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from course_config import LESSONS, SETUP_CELL, setup_cell  # noqa: E402
+from message_texts import texts_of_code, texts_of_file  # noqa: E402
+
+from course_lib.exercise_rules import GRADED_TOPIC  # noqa: E402
+from course_lib.i18n import DOMAIN, LOCALE_DIR  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ("zh",)
 FENCE = re.compile(r"^(```|~~~)")
 CREATED = datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc)  # fixed: an update changes texts only
 HEADER = "# The course's texts, translated: edit the msgstr lines (scripts/translations.py; translations/README.md)."
+MESSAGE = "a message"  # the extracted comment of a catalog entry that is a message, not a notebook's text
+HIDDEN_TESTS = ROOT / "course_grader" / "hidden_tests"
 
 
 def lessons(language: str) -> list[tuple[Path, Path, Path]]:
@@ -72,15 +84,54 @@ def translatable(block: str) -> bool:
     return bool(re.search(r"[A-Za-z]{2}", prose))
 
 
+def new_catalog() -> Catalog:
+    return Catalog(project="dl-fundamentals", fuzzy=False, creation_date=CREATED, header_comment=HEADER)
+
+
+def add_texts(catalog: Catalog, texts, where: str) -> None:
+    for text, line in texts:
+        catalog.add(text, locations=[(where, line)], auto_comments=[MESSAGE])
+
+
+def hidden_test_files(topic: str) -> list[Path]:
+    """The hidden tests of a topic: its module or package, and modules named after its graded names."""
+    names = [topic, *(name for name, of in GRADED_TOPIC.items() if of == topic)]
+    found = [HIDDEN_TESTS / f"{name}.py" for name in names if (HIDDEN_TESTS / f"{name}.py").exists()]
+    return found + (sorted((HIDDEN_TESTS / topic).glob("*.py")) if (HIDDEN_TESTS / topic).is_dir() else [])
+
+
+def message_files() -> list[Path]:
+    """Where course_lib's and the grader's own messages are: everything but the topics' hidden tests."""
+    of_topics = {path for topic in set(GRADED_TOPIC.values()) for path in hidden_test_files(topic)}
+    return [path for path in sorted([*(ROOT / "course_lib").rglob("*.py"), *(ROOT / "course_grader").rglob("*.py"),
+                                     *(ROOT / "course_grader" / "templates").rglob("*.j2")])
+            if path not in of_topics and "egg-info" not in str(path)]
+
+
+def messages_template() -> Catalog:
+    """A catalog of course_lib's and the grader's messages, empty."""
+    catalog = new_catalog()
+    for path in message_files():
+        add_texts(catalog, texts_of_file(path), path.relative_to(ROOT).as_posix())
+    return catalog
+
+
 def template(notebook: Path) -> Catalog:
-    """A catalog of every translatable block of the notebook's markdown cells, empty."""
-    catalog = Catalog(project="dl-fundamentals", fuzzy=False, creation_date=CREATED, header_comment=HEADER)
+    """A catalog of every translatable block of the notebook's markdown cells, empty; for an exercise
+    also the hints of its tests, visible (its code cells) and hidden."""
+    catalog = new_catalog()
     nb = nbformat.read(notebook, as_version=4)
     where = notebook.relative_to(ROOT).as_posix()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             for block in filter(translatable, blocks(cell.source)):
                 catalog.add(block, locations=[(where, index + 1)])
+    if notebook.is_relative_to(ROOT / "exercises"):
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                add_texts(catalog, ((text, index + 1) for text, _ in texts_of_code(cell.source, where)), where)
+        for path in hidden_test_files(notebook.stem.split("_", 1)[1]):
+            add_texts(catalog, texts_of_file(path), path.relative_to(ROOT).as_posix())
     return catalog
 
 
@@ -101,18 +152,19 @@ def write(catalog: Catalog, path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def updated(notebook: Path, po: Path, language: str) -> Catalog:
-    """The catalog with the notebook's texts as they are now: new ones empty, changed ones fuzzy."""
+def updated(source: Catalog, po: Path, language: str) -> Catalog:
+    """The catalog with the source's texts as they are now: new ones empty, changed ones fuzzy."""
     catalog = read(po, language)
-    catalog.update(template(notebook), no_fuzzy_matching=False, update_header_comment=False)
+    catalog.update(source, no_fuzzy_matching=False, update_header_comment=False)
     catalog.obsolete.clear()  # an old text's translation lives on in the fuzzy entry that replaced it
     return catalog
 
 
 def problems(catalog: Catalog) -> list[str]:
     """What keeps the catalog from building a finished notebook: texts untranslated or fuzzy."""
-    return [f"{'fuzzy' if message.fuzzy else 'untranslated'}: {message.id[:70]!r}"
-            for message in catalog if message.id and (message.fuzzy or not message.string)]
+    return [f"{'fuzzy' if message.fuzzy else 'untranslated'}: {str(message.id)[:70]!r}"
+            for message in catalog if message.id and (message.fuzzy or not message.string or not all(
+                message.string if isinstance(message.string, tuple) else [message.string]))]
 
 
 def translate_markdown(text: str, catalog: Catalog) -> str:
@@ -142,15 +194,40 @@ def built(notebook: Path, catalog: Catalog, language: str) -> nbformat.NotebookN
     return nb
 
 
+def messages_po(language: str) -> Path:
+    return ROOT / "translations" / language / "messages.po"
+
+
+def mo_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+def compiled(language: str) -> bytes:
+    """The .mo of the language's messages: messages.po and the exercises' hints, translated ones only."""
+    merged = Catalog(locale=language, project="dl-fundamentals", fuzzy=False, creation_date=CREATED,
+                     revision_date=CREATED)
+    for po in [messages_po(language), *(po for notebook, po, _ in lessons(language)
+                                        if notebook.is_relative_to(ROOT / "exercises"))]:
+        for message in read(po, language):
+            if message.id and MESSAGE in message.auto_comments and not message.fuzzy and message.id not in merged:
+                merged.add(message.id, message.string)
+    buffer = io.BytesIO()
+    write_mo(buffer, merged)
+    return buffer.getvalue()
+
+
 def update(language: str) -> None:
     for notebook, po, _ in lessons(language):
-        write(updated(notebook, po, language), po)
+        write(updated(template(notebook), po, language), po)
+    write(updated(messages_template(), messages_po(language), language), messages_po(language))
 
 
 def build(language: str) -> None:
     for notebook, po, target in lessons(language):
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(built(notebook, read(po, language), language), target)
+    mo_path(language).parent.mkdir(parents=True, exist_ok=True)
+    mo_path(language).write_bytes(compiled(language))
 
 
 def main(argv: list[str]) -> int:

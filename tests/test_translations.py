@@ -20,7 +20,7 @@ PAIRS = [pytest.param(notebook, po, target, id=target.relative_to(ROOT).as_posix
 @pytest.mark.parametrize(("notebook", "po", "target"), PAIRS)
 def test_each_catalog_translates_every_text_of_its_notebook_as_it_is_now(notebook, po, target):
     committed = translations.read(po, "zh")
-    current = translations.updated(notebook, po, "zh")
+    current = translations.updated(translations.template(notebook), po, "zh")
     new = sorted({m.id for m in current if m.id} - {m.id for m in committed if m.id})
     assert not new, (f"{po.name} lacks texts of {notebook.name} (run python scripts/translations.py update, "
                      f"then translate): {[text[:60] for text in new[:5]]}")
@@ -51,14 +51,14 @@ def test_a_changed_english_text_leaves_its_translation_fuzzy_until_a_translator_
     write_notebook(text)
     translations.ROOT, root = tmp_path, translations.ROOT
     try:
-        catalog = translations.updated(notebook, po, "zh")
+        catalog = translations.updated(translations.template(notebook), po, "zh")
         assert [m.id for m in catalog if m.id] == ["## A heading", "A neuron adds its weighted inputs and a bias."]
         catalog["## A heading"].string = "## 一个标题"
         catalog["A neuron adds its weighted inputs and a bias."].string = "神经元把加权输入与偏置相加。"
         translations.write(catalog, po)
         assert translations.problems(translations.read(po, "zh")) == []
         write_notebook(text.replace("a bias", "its bias"))
-        catalog = translations.updated(notebook, po, "zh")
+        catalog = translations.updated(translations.template(notebook), po, "zh")
         assert translations.problems(catalog) == ["fuzzy: 'A neuron adds its weighted inputs and its bias.'"]
         changed = catalog["A neuron adds its weighted inputs and its bias."]
         assert changed.string == "神经元把加权输入与偏置相加。" and changed.previous_id

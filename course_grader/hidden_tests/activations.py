@@ -5,6 +5,7 @@ import torch
 
 from course_grader.hidden_tests._cases import EDGE, elementwise
 from course_grader.hidden_test import hidden_test, largest_input
+from course_lib.i18n import N_
 
 for _name in ("step", "sigmoid", "tanh", "relu", "sigmoid_grad", "tanh_grad", "relu_grad"):
     hidden_test(_name, like=f"course_lib.activations.{_name}")(elementwise)
@@ -26,7 +27,7 @@ hidden_test("leaky_relu_grad", like="course_lib.activations.leaky_relu_grad")(
                                   "negative_slope * z"))
 
 
-KEEPDIM = "every slice along dim sums to 1: amax and sum with keepdim=True, so they broadcast back along dim"
+KEEPDIM = N_("every slice along dim sums to 1: amax and sum with keepdim=True, so they broadcast back along dim")
 
 
 @hidden_test("softmax", like="course_lib.activations.softmax", terms=largest_input)
@@ -39,5 +40,5 @@ def softmax_cases(g: torch.Generator) -> list[dict]:
         cases += [{"args": (z,), "kwargs": {"dim": dim}, "hint": KEEPDIM} for dim in range(-len(shape), len(shape))]
         cases.append({"args": (z,), "hint": KEEPDIM})
     big = torch.tensor([[1e4, -1e4, 0.0], [1e4, 1e4, 1e4], [-1e4, -1e4, -1e4], [3.0, 3.0, -1e4]])
-    hint = "subtract the maximum along dim before exp, so nothing overflows; amax and sum with keepdim=True"
+    hint = N_("subtract the maximum along dim before exp, so nothing overflows; amax and sum with keepdim=True")
     return cases + [{"args": (big,), "hint": hint}, {"args": (big.double(),), "kwargs": {"dim": 0}, "hint": hint}]

@@ -12,6 +12,7 @@ from course_lib.exercise_checks import call, random_tensors
 from course_lib.grading import assert_close
 from course_grader.hidden_tests._cases import EDGE, class_batches, linear_inputs
 from course_grader.hidden_test import hidden_test, largest_input, reference, sums_of_products, tolerances
+from course_lib.i18n import N_
 
 BP = "course_lib.backprop"
 
@@ -21,9 +22,9 @@ def linear_backward_cases(g: torch.Generator) -> list[dict]:
     """x of shape (*, in) with no, one and two leading dimensions, float32 and float64."""
     cases = []
     for x, weight in linear_inputs(g, [(), (1,), (6,), (2, 3)]):
-        grad_out = torch.randn(*x.shape[:-1], weight.shape[0], generator=g, dtype=x.dtype)
+        grad_out, shape = torch.randn(*x.shape[:-1], weight.shape[0], generator=g, dtype=x.dtype), tuple(x.shape)
         cases.append({"args": (grad_out, x, weight), "names": ("grad_x", "grad_weight", "grad_bias"),
-                      "hint": f"x has shape {tuple(x.shape)}: flatten its leading dimensions into rows "
+                      "hint": f"x has shape {shape}: flatten its leading dimensions into rows "
                       "(reshape(-1, in)) for the weight and bias gradients"})
     return cases
 
@@ -40,9 +41,9 @@ def elementwise_backward(g: torch.Generator, hint: str) -> list[dict]:
 
 
 hidden_test("relu_backward", like=f"{BP}.relu_backward")(
-    lambda g: elementwise_backward(g, "the gradient passes where z > 0 only: 0 at exactly z = 0"))
+    lambda g: elementwise_backward(g, N_("the gradient passes where z > 0 only: 0 at exactly z = 0")))
 hidden_test("sigmoid_backward", like=f"{BP}.sigmoid_backward")(
-    lambda g: elementwise_backward(g, "finite for |z| up to 1e4: the slope there is 0, not nan"))
+    lambda g: elementwise_backward(g, N_("finite for |z| up to 1e4: the slope there is 0, not nan")))
 
 
 def check_softmax_cross_entropy(case: dict, answer) -> None:
@@ -64,9 +65,11 @@ def softmax_cross_entropy_cases(g: torch.Generator) -> list[dict]:
     float64 batch checked against autograd."""
     batches = [(3 * torch.randn(3, 4, generator=g), torch.zeros(3, dtype=torch.int64)), *class_batches(g),
                (3 * torch.randn(4, 5, generator=g), torch.randint(0, 4, (4,), generator=g))]
-    cases = [{"args": (logits, labels), "hint": f"N = {len(labels)}: divide by N, and make the one-hot as wide as "
-              f"the logits (num_classes={logits.shape[1]}), though a class may be absent from labels"}
-             for logits, labels in batches]
+    cases = []
+    for logits, labels in batches:
+        n, classes = len(labels), logits.shape[1]
+        cases.append({"args": (logits, labels), "hint": f"N = {n}: divide by N, and make the one-hot as wide as "
+                      f"the logits (num_classes={classes}), though a class may be absent from labels"})
     logits = torch.randn(6, 5, generator=g, dtype=torch.float64)
     return cases + [{"args": (logits, torch.randint(0, 5, (6,), generator=g)), "by_autograd": True}]
 
@@ -107,7 +110,7 @@ def numerical_gradient_cases(g: torch.Generator) -> list[dict]:
     """x in float32 (f must see a float64 copy) and float64, 0-d, 2-d and not contiguous; the exact
     derivative; a large eps, where the central difference of x**3 is 3 x**2 + eps**2 exactly."""
     weights = torch.randn(3, 4, generator=g, dtype=torch.float64)
-    hint = "evaluate f on a float64 copy of x: float32 rounding swamps a difference of 1e-6"
+    hint = N_("evaluate f on a float64 copy of x: float32 rounding swamps a difference of 1e-6")
     cases = [{"f": "cubes", "x": 2 * torch.randn(5, generator=g), "hint": hint},
              {"f": "cubes", "x": torch.randn((), generator=g, dtype=torch.float64), "hint": hint},
              {"f": "weighted_sine", "weights": weights, "x": torch.randn(3, 4, generator=g), "hint": hint},

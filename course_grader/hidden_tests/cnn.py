@@ -11,8 +11,9 @@ from course_lib.exercise_checks import call, expect_shapes
 from course_lib.grading import GradingError, assert_close, call_safely
 from course_grader.hidden_tests._cases import check_with_grads, randint, respond_with_grads
 from course_grader.hidden_test import hidden_test, sums_of_products
+from course_lib.i18n import N_, fill
 
-NOT_DETACHED = "build it from torch operations on {}: no .item(), .tolist(), NumPy or torch.tensor(list)"
+NOT_DETACHED = N_("build it from torch operations on {inputs}: no .item(), .tolist(), NumPy or torch.tensor(list)")
 
 
 @hidden_test("conv_output_size", like="course_lib.cnn.conv_output_size")
@@ -48,7 +49,7 @@ def conv2d_cases(g: torch.Generator) -> list[dict]:
     f64 = {"generator": g, "dtype": torch.float64}
     return cases + [{"args": (torch.randn(2, 2, 5, 6, **f64), torch.randn(3, 2, 3, 2, **f64), torch.randn(3, **f64)),
                      "kwargs": {"stride": 2, "padding": 1}, "wrt": [0, 1, 2],
-                     "upstream": torch.randn(2, 3, 3, 4, **f64), "connect_hint": NOT_DETACHED.format("x, weight and bias")}]
+                     "upstream": torch.randn(2, 3, 3, 4, **f64), "connect_hint": fill(NOT_DETACHED, {"inputs": "x, weight and bias"})}]
 
 
 @hidden_test("max_pool2d", respond=respond_with_grads, check=check_with_grads("course_lib.cnn.max_pool2d"))
@@ -61,11 +62,11 @@ def max_pool2d_cases(g: torch.Generator) -> list[dict]:
         shape = (randint(g, 1, 3), randint(g, 1, 3), kernel_size + randint(g, 0, 7), kernel_size + randint(g, 0, 7))
         x = torch.randn(shape, generator=g, dtype=(torch.float32, torch.float64)[k % 2]) - 5 * (k % 3 == 0)
         cases.append({"args": (x, kernel_size), "kwargs": {"stride": stride},
-                      "hint": f"kernel_size={kernel_size}, stride={stride}"
-                              + (" (None: stride = kernel_size)" if stride is None else "")})
+                      "hint": f"kernel_size={kernel_size}, stride={stride}" if stride is not None
+                      else f"kernel_size={kernel_size}, stride=None (None: stride = kernel_size)"})
     f64 = {"generator": g, "dtype": torch.float64}
     return cases + [{"args": (torch.randn(2, 3, 7, 6, **f64), 3), "kwargs": {"stride": 2}, "wrt": [0],
-                     "upstream": torch.randn(2, 3, 3, 2, **f64), "connect_hint": NOT_DETACHED.format("x")}]
+                     "upstream": torch.randn(2, 3, 3, 2, **f64), "connect_hint": fill(NOT_DETACHED, {"inputs": "x"})}]
 
 
 def respond_small_cnn(cls, case: dict) -> dict:

@@ -16,6 +16,7 @@ from course_lib.grading import GradingError, assert_close
 from course_grader.hidden_tests._cases import check_with_grads, randint, respond_with_grads
 from course_grader.hidden_test import hidden_test, reference
 from course_grader.hidden_tests import train_val_split  # noqa: F401 - registers its hidden test
+from course_lib.i18n import N_
 
 GENERATOR_HINT = "params may be a generator such as model.parameters(): walk it once, without len() or indexing"
 
@@ -62,9 +63,9 @@ def penalty_cases(g: torch.Generator, grad_hint: str) -> list[dict]:
 
 
 hidden_test("l1_penalty", respond=respond_penalty, check=penalty_check("course_lib.overfitting.l1_penalty"))(
-    lambda g: penalty_cases(g, "d/dp lam * |p| = lam * sign(p)"))
+    lambda g: penalty_cases(g, N_("d/dp lam * |p| = lam * sign(p)")))
 hidden_test("l2_penalty", respond=respond_penalty, check=penalty_check("course_lib.overfitting.l2_penalty"))(
-    lambda g: penalty_cases(g, "d/dp lam * p² = 2 * lam * p"))
+    lambda g: penalty_cases(g, N_("d/dp lam * p² = 2 * lam * p")))
 
 
 # ---- dropout ----

@@ -55,10 +55,10 @@ GLOBAL_STATE_HINT = ("shuffle with a generator of your own, torch.randperm(n, ge
 def check_split(case: dict, answer) -> None:
     (n, fraction), seed = case["args"], case["kwargs"]["seed"]
     setting, n_val, labels = f"train_val_split({n}, {fraction:.4g}, seed={seed})", int(n * fraction), ("train_idx", "val_idx")
-    split = answer["split"]
+    split, last = answer["split"], n - 1
     expect_shapes(setting, split, (n - n_val,), (n_val,), dtype=torch.int64, labels=labels)
     assert_close(torch.cat(tuple(split)).sort().values, torch.arange(n), name=f"{setting}: train_idx and val_idx "
-                 "together, sorted", hint=f"every index 0..{n - 1} exactly once")
+                 "together, sorted", hint=f"every index 0..{last} exactly once")
     assert_close(answer["again"], tuple(split), names=labels, name=f"{setting} a second time",
                  hint="the same seed must give the same split")
     if answer["changed_states"]:

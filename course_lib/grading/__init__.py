@@ -8,8 +8,9 @@ A failed check raises GradingError (an AssertionError). Its message names the ch
 then the first thing that is wrong: the type, the shape, the dtype or the values (how many
 differ, the largest errors, the first wrong element, nan and inf), never a dump of the tensors.
 
-messages.py lays the message out, comparing.py judges an answer (assert_close), calling.py calls
-the learner's function (call_safely, check_raises).
+messages.py lays the message out, comparing.py judges an answer (assert_close), advice.py says
+what to do about a wrong type, shape or dtype, calling.py calls the learner's function
+(call_safely, check_raises). Messages are in the learner's language (course_lib/i18n.py).
 """
 from course_lib.grading.calling import call_safely, check_raises
 from course_lib.grading.comparing import assert_close

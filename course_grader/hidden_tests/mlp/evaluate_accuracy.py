@@ -9,6 +9,7 @@ from course_grader.hidden_tests._cases import randint
 from course_grader.hidden_tests.mlp._rebuild import (always, assert_same_state, build, loader, plain_number,
                                                   probes_saw, random_state)
 from course_grader.hidden_test import hidden_test, reference
+from course_lib.i18n import N_
 
 
 def respond_accuracy(fn, case: dict) -> dict:
@@ -53,6 +54,6 @@ def accuracy_cases(g: torch.Generator) -> list[dict]:
     common = {"layers": layers, "state": state, "batch_size": size,
               "data": (2 * torch.randn(n, 4, generator=g), torch.randint(0, 3, (n,), generator=g))}
     return [{**common, "data_loader": data_loader, "training": mode, "hint": hint}
-            for data_loader, hint in [(False, f"{n} samples in batches of {size}: count over all samples"),
-                                      (True, "any iterable of (x, y) batches")]
+            for data_loader, hint in [(False, N_(f"{n} samples in batches of {size}: count over all samples")),
+                                      (True, N_("any iterable of (x, y) batches"))]
             for mode in (True, False)]

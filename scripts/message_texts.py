@@ -1,0 +1,88 @@
+"""The texts the course shows as messages, read from its code for the gettext catalogs.
+
+From Python (course_lib, course_grader, the exercises' code cells):
+- the first argument of `_("...")` and `N_("...")` (an f-string in N_, as in a hint), and both
+  of `_n("...", "...", n)`;
+- a test's hint: the value of a `hint=` (also `grad_hint=`, `connect_hint=`) argument or of such a
+  dict key. A hint written as an f-string becomes a text with placeholders, `{gate}`, which
+  course_lib.i18n.shown matches against the hint as shown. Only plain names may stand in its braces.
+From the feedback's Jinja template: the texts of `resources.tr("...")` and `resources.tr_n("...", "...")`.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+MARKERS = {"_", "N_"}
+HINT_KEYS = {"hint", "grad_hint", "connect_hint"}
+TEMPLATE_CALL = re.compile(r"""\btr(_n)?\("((?:[^"\\]|\\.)*)"(?:,\s*"((?:[^"\\]|\\.)*)")?""")
+
+Text = tuple[str | tuple[str, str], int]  # (msgid, or (singular, plural)), line
+
+
+class HintError(ValueError):
+    """A hint that cannot become a catalog text."""
+
+
+def _string(node: ast.AST, where: str) -> str | None:
+    """The text of a string literal, or of an f-string with {name} placeholders; None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(value.value)
+            elif isinstance(value.value, ast.Name):
+                parts.append("{" + value.value.id + "}")
+            else:
+                raise HintError(f"{where}, line {node.lineno}: a hint's f-string may only put plain names in its "
+                                f"braces (name the value first), not {{{ast.unparse(value.value)}}}")
+        return "".join(parts)
+    return None
+
+
+def _hints(node: ast.AST, where: str) -> list[str]:
+    """The texts a hint's expression can give: a string, or either of `a if c else b`."""
+    if isinstance(node, ast.IfExp):
+        return _hints(node.body, where) + _hints(node.orelse, where)
+    text = _string(node, where)
+    return [text] if text else []
+
+
+def texts_of_code(source: str, where: str) -> Iterator[Text]:
+    """The texts of one Python source: marked texts and hints."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name == "_" and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                yield node.args[0].value, node.lineno
+            elif name == "N_" and node.args and (text := _string(node.args[0], where)):
+                yield text, node.lineno
+            elif name == "_n" and len(node.args) >= 2 and all(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2]):
+                yield (node.args[0].value, node.args[1].value), node.lineno
+            for keyword in node.keywords:
+                if keyword.arg in HINT_KEYS:
+                    yield from ((text, node.lineno) for text in _hints(keyword.value, where))
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value in HINT_KEYS:
+                    yield from ((text, node.lineno) for text in _hints(value, where))
+
+
+def texts_of_template(source: str) -> Iterator[Text]:
+    for match in TEMPLATE_CALL.finditer(source):
+        line = source.count("\n", 0, match.start()) + 1
+        yield ((match[2], match[3]) if match[1] else match[2]), line
+
+
+def texts_of_file(path: Path) -> Iterator[Text]:
+    source = path.read_text(encoding="utf-8")
+    if path.suffix == ".j2":
+        yield from texts_of_template(source)
+    else:
+        yield from texts_of_code(source, path.name)
