@@ -14,7 +14,7 @@ from pathlib import Path
 import nbgrader
 from nbgrader.preprocessors import GetGrades
 
-from course_lib.i18n import _, _n, speaking
+from course_lib import i18n
 
 # Our template's folder extends nbgrader's "feedback" (conf.json), so that the file of ours, which
 # is not named index.html.j2, finds nbgrader's index.html.j2 as the page it extends.
@@ -26,13 +26,13 @@ TEMPLATE_DIRS = [str(Path(__file__).parent / "templates"),
 
 def translator(language: str | None):
     """tr(text, **values) and tr_n(singular, plural, n, **values) in `language`, for the template."""
-    def tr(text: str, **values) -> str:
-        with speaking(language):
-            return _(text, **values)
+    def tr(text: str, **values) -> str:  # the template's texts: scripts/message_texts.py reads them there
+        with i18n.speaking(language):
+            return i18n._(text, **values)
 
     def tr_n(singular: str, plural: str, n, **values) -> str:
-        with speaking(language):
-            return _n(singular, plural, n, **values)
+        with i18n.speaking(language):
+            return i18n._n(singular, plural, n, **values)
     return tr, tr_n
 
 

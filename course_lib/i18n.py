@@ -27,7 +27,7 @@ from pathlib import Path
 DOMAIN = "course_lib"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 SOURCE_LANGUAGE = "en"
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _spoken: list[str] = []  # the languages of `speaking`, innermost last
 
 
@@ -66,7 +66,7 @@ def fill(text: str, values: dict) -> str:
     """text with each {name} in values replaced by str(value); other braces stay as they are."""
     if not values:
         return text
-    return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], text)
+    return PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], text)
 
 
 def _(text: str, **values) -> str:
@@ -91,21 +91,24 @@ def N_(text: str) -> str:
     return text
 
 
+def pattern_of(text: str) -> re.Pattern:
+    """A pattern that matches text with its placeholders filled in, each captured under its name."""
+    pieces, parts, names = PLACEHOLDER.split(text), [], set()  # literal, name, literal, ...
+    for i, piece in enumerate(pieces):
+        if i % 2 == 0:
+            parts.append(re.escape(piece))
+        else:
+            parts.append(f"(?P={piece})" if piece in names else f"(?P<{piece}>.+?)")
+            names.add(piece)
+    return re.compile("".join(parts), re.DOTALL)
+
+
 @functools.cache
 def _patterns(lang: str) -> list[tuple[re.Pattern, str]]:
-    """The catalog's texts with placeholders as patterns that match them filled in, and their translations."""
-    found = []
-    for msgid, translation in _catalog(lang).items():
-        if isinstance(msgid, str) and translation and _PLACEHOLDER.search(msgid):
-            pieces, parts, names = _PLACEHOLDER.split(msgid), [], set()  # literal, name, literal, ...
-            for i, piece in enumerate(pieces):
-                if i % 2 == 0:
-                    parts.append(re.escape(piece))
-                else:
-                    parts.append(f"(?P={piece})" if piece in names else f"(?P<{piece}>.+?)")
-                    names.add(piece)
-            found.append((re.compile("".join(parts), re.DOTALL), translation))
-    return found
+    """The catalog's texts with placeholders as patterns that match them filled in, and their
+    translations (figure labels, "figure\x04..." in the catalog, are course_lib/figure_language.py's)."""
+    return [(pattern_of(msgid), translation) for msgid, translation in _catalog(lang).items()
+            if isinstance(msgid, str) and "\x04" not in msgid and translation and PLACEHOLDER.search(msgid)]
 
 
 def shown(text: str | None) -> str | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from course_lib.figure_language import label_figures
+
 DPI = 100           # figure dots per inch; in Jupyter the PNG holds twice that (HiDPI)
 FONT_SIZE = 11      # points; the smallest text drawn (tick labels, legends) is at least 9
 COURSE_STYLE = {
@@ -26,9 +28,12 @@ def use_course_style() -> None:
     """Legible figures for the whole notebook: COURSE_STYLE's dpi and font sizes, HiDPI PNGs.
 
     In a Jupyter kernel, the inline backend is also told to send "retina" PNGs (drawn at twice
-    the dpi, shown at the same size), so lines and text stay sharp on HiDPI screens.
+    the dpi, shown at the same size), so lines and text stay sharp on HiDPI screens. In a
+    translated notebook figures are labelled in its language where a font draws it
+    (course_lib/figure_language.py).
     """
     plt.rcParams.update(COURSE_STYLE)
+    label_figures()
     try:
         from IPython import get_ipython
     except ImportError:

@@ -5,6 +5,8 @@
 #   vm           qemu, Debian's kernel and mmdebstrap: the cgroup v2 guest of scripts/cgroup_v2_vm.py
 #                that tests/test_cgroup_v2.py boots (packages qemu-system-x86, linux-image-amd64,
 #                mmdebstrap)
+#   fonts        fonts-noto-cjk: the Chinese lessons' figures draw their labels in Chinese with it
+#                (course_lib/figure_language.py; without it they stay English)
 # Idempotent: installs only what is missing (/usr/bin/chromium; /usr/lib/postgresql/*/bin/initdb;
 # qemu-system-x86_64, mmdebstrap and a /boot/vmlinuz-* with its modules).
 # Run by `make test`; safe to run by hand. `install_system_deps.sh postgresql` installs one part.
@@ -14,7 +16,7 @@
 set -u
 CHROMIUM="${COURSE_CHROMIUM:-/usr/bin/chromium}"  # tests/test_browser.py reads the same variable
 PARTS=("$@")
-[ $# -gt 0 ] || PARTS=(chromium postgresql vm)
+[ $# -gt 0 ] || PARTS=(chromium postgresql vm fonts)
 VM_PACKAGES=(qemu-system-x86 linux-image-amd64 mmdebstrap)
 
 has_kernel() {  # the kernel scripts/cgroup_v2_vm.py boots: an image with its modules installed
@@ -30,6 +32,7 @@ for part in "${PARTS[@]}"; do
     case "$part" in
         chromium) [ -x "$CHROMIUM" ] || missing+=(chromium) ;;
         postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql) ;;
+        fonts) compgen -G "/usr/share/fonts/opentype/noto*/NotoSansCJK-Regular.ttc" >/dev/null || missing+=(fonts-noto-cjk) ;;
         vm)
             if ! grep -qwE 'vmx|svm' /proc/cpuinfo 2>/dev/null && [ "${COURSE_VM_ACCEL:-kvm}" != tcg ]; then
                 # tests/test_cgroup_v2.py skips without hardware virtualisation: nothing to install
@@ -38,7 +41,7 @@ for part in "${PARTS[@]}"; do
             elif ! { command -v qemu-system-x86_64 && command -v mmdebstrap && has_kernel; } >/dev/null; then
                 missing+=("${VM_PACKAGES[@]}")
             fi ;;
-        *) echo "install_system_deps: unknown part '$part' (chromium, postgresql, vm)" >&2; exit 2 ;;
+        *) echo "install_system_deps: unknown part '$part' (chromium, postgresql, vm, fonts)" >&2; exit 2 ;;
     esac
 done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -61,7 +64,7 @@ else
     SUDO=""
 fi
 echo "install_system_deps: installing ${missing[*]} from Debian's packages" \
-     "(Chromium: about 25 s, 480 MB; PostgreSQL: about 65 MB; vm: about 60 s, 500 MB)..." >&2
+     "(Chromium: about 25 s, 480 MB; PostgreSQL: about 65 MB; vm: about 60 s, 500 MB; fonts: about 5 s, 90 MB)..." >&2
 export DEBIAN_FRONTEND=noninteractive
 if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
     echo "install_system_deps: apt-get install ${missing[*]} failed; the tests that need it are" \

@@ -7,6 +7,11 @@ From Python (course_lib, course_grader, the exercises' code cells):
   dict key. A hint written as an f-string becomes a text with placeholders, `{gate}`, which
   course_lib.i18n.shown matches against the hint as shown. Only plain names may stand in its braces.
 From the feedback's Jinja template: the texts of `resources.tr("...")` and `resources.tr_n("...", "...")`.
+
+And the words of figures (`labels_of_code`): the strings a plotting call draws, set_xlabel("epoch"),
+set_title(f"slope {slope:.4f}"), label="data" ..., which course_lib/figure_language.py translates
+as matplotlib sets them. In a label's f-string any expression may stand in braces: it becomes
+{name} for a plain name and {value1}, {value2} ... otherwise.
 """
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ from pathlib import Path
 
 MARKERS = {"_", "N_"}
 HINT_KEYS = {"hint", "grad_hint", "connect_hint"}
+LABEL_CALLS = {"set_xlabel", "set_ylabel", "set_title", "xlabel", "ylabel", "title", "suptitle", "set_label",
+               "annotate", "text"}
+LABEL_KEYS = {"label", "title", "xlabel", "ylabel"}
+WORDS = re.compile(r"[A-Za-z]{2}")
 TEMPLATE_CALL = re.compile(r"""\btr(_n)?\("((?:[^"\\]|\\.)*)"(?:,\s*"((?:[^"\\]|\\.)*)")?""")
 
 Text = tuple[str | tuple[str, str], int]  # (msgid, or (singular, plural)), line
@@ -72,6 +81,43 @@ def texts_of_code(source: str, where: str) -> Iterator[Text]:
             for key, value in zip(node.keys, node.values):
                 if isinstance(key, ast.Constant) and key.value in HINT_KEYS:
                     yield from ((text, node.lineno) for text in _hints(value, where))
+
+
+def _label(node: ast.AST) -> str | None:
+    """A figure label's text: a string literal, or an f-string with its expressions as placeholders."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node, ast.JoinedStr):
+        parts, count = [], 0
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(value.value)
+            elif isinstance(value.value, ast.Name):
+                parts.append("{" + value.value.id + "}")
+            else:
+                count += 1
+                parts.append("{value%d}" % count)
+        text = "".join(parts)
+    else:
+        return None
+    return text if WORDS.search(re.sub(r"\$[^$]*\$|\{\w+\}", "", text)) else None  # words to translate
+
+
+def labels_of_code(source: str) -> Iterator[Text]:
+    """The words figures draw in one Python source."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a cell with IPython magics: no labels read from it
+        return
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        values = list(node.args) if called in LABEL_CALLS else []
+        values += [keyword.value for keyword in node.keywords if keyword.arg in LABEL_KEYS]
+        for value in values:
+            if text := _label(value):
+                yield text, node.lineno
 
 
 def texts_of_template(source: str) -> Iterator[Text]:

@@ -34,9 +34,10 @@ from babel.messages.pofile import read_po, write_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from course_config import LESSONS, SETUP_CELL, setup_cell  # noqa: E402
-from message_texts import texts_of_code, texts_of_file  # noqa: E402
+from message_texts import labels_of_code, texts_of_code, texts_of_file  # noqa: E402
 
 from course_lib.exercise_rules import GRADED_TOPIC  # noqa: E402
+from course_lib.figure_language import CONTEXT  # noqa: E402
 from course_lib.i18n import DOMAIN, LOCALE_DIR  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,7 @@ FENCE = re.compile(r"^(```|~~~)")
 CREATED = datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc)  # fixed: an update changes texts only
 HEADER = "# The course's texts, translated: edit the msgstr lines (scripts/translations.py; translations/README.md)."
 MESSAGE = "a message"  # the extracted comment of a catalog entry that is a message, not a notebook's text
+LABEL = "a figure's label"  # ... that is a word a figure draws (msgctxt "figure")
 HIDDEN_TESTS = ROOT / "course_grader" / "hidden_tests"
 
 
@@ -93,6 +95,11 @@ def add_texts(catalog: Catalog, texts, where: str) -> None:
         catalog.add(text, locations=[(where, line)], auto_comments=[MESSAGE])
 
 
+def add_labels(catalog: Catalog, labels, where: str) -> None:
+    for text, line in labels:
+        catalog.add(text, locations=[(where, line)], auto_comments=[LABEL], context=CONTEXT)
+
+
 def hidden_test_files(topic: str) -> list[Path]:
     """The hidden tests of a topic: its module or package, and modules named after its graded names."""
     names = [topic, *(name for name, of in GRADED_TOPIC.items() if of == topic)]
@@ -113,6 +120,8 @@ def messages_template() -> Catalog:
     catalog = new_catalog()
     for path in message_files():
         add_texts(catalog, texts_of_file(path), path.relative_to(ROOT).as_posix())
+        if path.suffix == ".py" and path.is_relative_to(ROOT / "course_lib"):
+            add_labels(catalog, labels_of_code(path.read_text(encoding="utf-8")), path.relative_to(ROOT).as_posix())
     return catalog
 
 
@@ -126,6 +135,9 @@ def template(notebook: Path) -> Catalog:
         if cell.cell_type == "markdown":
             for block in filter(translatable, blocks(cell.source)):
                 catalog.add(block, locations=[(where, index + 1)])
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            add_labels(catalog, ((text, index + 1) for text, _ in labels_of_code(cell.source)), where)
     if notebook.is_relative_to(ROOT / "exercises"):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
@@ -203,14 +215,16 @@ def mo_path(language: str) -> Path:
 
 
 def compiled(language: str) -> bytes:
-    """The .mo of the language's messages: messages.po and the exercises' hints, translated ones only."""
+    """The .mo of the language's messages: messages.po, the exercises' hints and every figure's
+    labels, translated ones only."""
     merged = Catalog(locale=language, project="dl-fundamentals", fuzzy=False, creation_date=CREATED,
                      revision_date=CREATED)
-    for po in [messages_po(language), *(po for notebook, po, _ in lessons(language)
-                                        if notebook.is_relative_to(ROOT / "exercises"))]:
+    for po in [messages_po(language), *(po for _, po, _ in lessons(language))]:
         for message in read(po, language):
-            if message.id and MESSAGE in message.auto_comments and not message.fuzzy and message.id not in merged:
-                merged.add(message.id, message.string)
+            wanted = MESSAGE in message.auto_comments or LABEL in message.auto_comments
+            done = all(message.string) if isinstance(message.string, tuple) else bool(message.string)
+            if message.id and wanted and done and not message.fuzzy and merged.get(message.id, message.context) is None:
+                merged.add(message.id, message.string, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, merged)
     return buffer.getvalue()

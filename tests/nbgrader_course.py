@@ -105,6 +105,11 @@ PARTIAL = {
         {"test_dropout", "test_EarlyStopping"}, 3),
 }
 
+# Assignments whose partial submission is also handed in in Chinese, as `partial_zh`: the same
+# score, and feedback in Chinese.
+IN_CHINESE = ("02_activations", "06_mlp")
+
+
 def read(path: Path):
     return nbformat.read(path, as_version=4)
 
@@ -121,9 +126,11 @@ def points_of(assignment: str) -> dict[str, float]:
 
 
 def submit(course: Path, assignment: str, student: str, replace: dict, damage: str | None = None,
-           blank: bool = False) -> None:
-    """The release with the source's solutions filled in (unless blank), then replace and damage."""
-    nb = read(course / "release" / assignment / f"{assignment}.ipynb")
+           blank: bool = False, language: str | None = None) -> None:
+    """The release (translated into `language`) with the source's solutions filled in (unless
+    blank), then replace and damage."""
+    released = course / language if language else course / "release"
+    nb = read(released / assignment / f"{assignment}.ipynb")
     solutions = cells_by_id(read(course / "source" / assignment / f"{assignment}.ipynb"))
     for key, cell in cells_by_id(nb).items():
         if cell.metadata["nbgrader"]["solution"] and not blank:

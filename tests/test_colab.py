@@ -189,7 +189,10 @@ for module in pkgutil.walk_packages(course_lib.__path__, "course_lib."):
     importlib.import_module(module.name)
 print(course_lib.__file__)
 print(torch.__file__)
-print("google.colab" in sys.modules)"""
+print("google.colab" in sys.modules)
+from course_lib.i18n import _, speaking  # the compiled catalog came with the package
+with speaking("zh"):
+    print(_("wrong dtype: expected {expected}, got {got}") != "wrong dtype: expected {expected}, got {got}")"""
 
 
 @pytest.fixture(scope="session")
@@ -211,10 +214,11 @@ def colab_env(tmp_path_factory):
     setup = next(c for c in first.cells if c.cell_type == "code")
     nb = env.run([setup, nbformat.v4.new_code_cell(PROBE)], "install")
     assert not errors(nb), "the setup cell failed to install course_lib:\n" + "\n".join(errors(nb))
-    course_file, torch_file, colab_seen = _output_text(nb.cells[1]).split()[-3:]
+    course_file, torch_file, colab_seen, translated = _output_text(nb.cells[1]).split()[-4:]
     assert Path(course_file).is_relative_to(env.site), f"course_lib imported from {course_file}, not the Colab venv"
     assert not Path(torch_file).is_relative_to(env.venv), "pip reinstalled torch into the Colab venv"
     assert colab_seen == "True"
+    assert translated == "True", "the installed course_lib lacks its Chinese messages (package data: locale/*.mo)"
     installed = sorted(p.name for p in env.site.iterdir())
     assert not [n for n in installed if n.lower().startswith(("torch", "numpy", "matplotlib"))], (
         f"pip installed more than course_lib: {installed}")

@@ -36,8 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from nbgrader_course import (ASSIGNMENTS, ENV, EXERCISES, LOOP, NBGRADER, NOT_COPIED, PARTIAL, PYTHON, ROOT, SWALLOW,
-                             in_parallel, points_of, read, run, submit)
+from nbgrader_course import (ASSIGNMENTS, ENV, EXERCISES, IN_CHINESE, LOOP, NBGRADER, NOT_COPIED, PARTIAL, PYTHON,
+                             ROOT, SWALLOW, in_parallel, points_of, read, run, submit)
+from course_lib.i18n import _, speaking
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +115,9 @@ def course(tmp_path_factory) -> dict:
             submit(course, assignment, "partial", replace)
             assert total - sum(points[t] for t in failing) == score, f"PARTIAL[{assignment!r}] is inconsistent"
             expected[assignment, "partial"] = (score, "graded", [])
+            if assignment in IN_CHINESE:
+                submit(course, assignment, "partial_zh", replace, language="zh")
+                expected[assignment, "partial_zh"] = (score, "graded", [])
     for (assignment, student), (replace, damage, failing, status, words) in BROKEN.items():
         if assignment in ASSIGNMENTS:
             submit(course, assignment, student, replace, damage)
@@ -255,6 +259,42 @@ def test_feedback_says_what_to_fix(course):
         assert "This cell was skipped by the grader" in feedback_text(course, "01_neurons", "exits_in_cell")
         assert ("name 'linear' is not defined: the cell that defines it raised an error"
                 in feedback_text(course, "01_neurons", "syntax_error"))
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _failed_checks(course, assignment: str, student: str) -> dict[str, str]:
+    """Each failing test cell of the autograded notebook -> the text of its error outputs."""
+    nb = read(course["dir"] / "autograded" / student / assignment / f"{assignment}.ipynb")
+    return {cell.metadata["nbgrader"]["grade_id"]: "\n".join(f"{o.evalue}" for o in cell.outputs
+                                                            if o.output_type == "error")
+            for cell in nb.cells if cell.get("outputs") and cell.metadata.get("nbgrader", {}).get("grade")
+            and any(o.output_type == "error" for o in cell.outputs)}
+
+
+@pytest.mark.parametrize("assignment", [a for a in IN_CHINESE if a in ASSIGNMENTS])
+def test_a_chinese_submission_gets_the_same_grade_and_its_feedback_in_chinese(course, assignment):
+    """partial_zh is partial handed in from the Chinese release: graded by the same hidden tests to
+    the same score (test_every_submission_gets_its_exact_grade_and_reason), with every failed check's
+    message and the feedback page's words in Chinese; the English one's stay English."""
+    _, failing, _ = PARTIAL[assignment]
+    chinese, english = (_failed_checks(course, assignment, s) for s in ("partial_zh", "partial"))
+    assert set(chinese) == set(english) == failing
+    for test, message in chinese.items():
+        assert CJK.search(message.split("\n", 1)[0]), f"{assignment}/partial_zh {test}: {message[:300]}"
+        assert not CJK.search(english[test]), f"{assignment}/partial {test}: {english[test][:300]}"
+    page = " ".join(feedback_text(course, assignment, "partial_zh").split())
+    with speaking("zh"):
+        words = [_("Student's answer"), _("Test cell"), _("Checked by the grader, outside your notebook:"),
+                 _("Written response")]
+    for word in words:
+        assert CJK.search(word) and word in page, f"{assignment}/partial_zh feedback lacks {word!r}"
+    assert "Student's answer" not in page and "Test cell" not in page
+    summary = {s: course["summaries"][assignment][s] for s in ("partial", "partial_zh")}
+    assert summary["partial_zh"]["score"] == summary["partial"]["score"]
+    assert sorted(f["kind"] for f in summary["partial_zh"]["flags"]) == \
+        sorted(f["kind"] for f in summary["partial"]["flags"]), "the instructor's flags differ by language"
 
 
 def test_feedback_made_before_hand_grading_says_graded_by_hand_later(course):

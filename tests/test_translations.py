@@ -42,6 +42,21 @@ def test_each_translated_notebook_is_what_its_catalog_builds(notebook, po, targe
         "the Colab badge must open the translated notebook"
 
 
+def test_the_messages_catalog_translates_every_message_of_the_code_as_it_is_now():
+    po = translations.messages_po("zh")
+    current = translations.updated(translations.messages_template(), po, "zh")
+    new = sorted({str(m.id) for m in current if m.id} - {str(m.id) for m in translations.read(po, "zh") if m.id})
+    assert not new, (f"{po.name} lacks messages of the code (run python scripts/translations.py update, then "
+                     f"translate): {[text[:60] for text in new[:5]]}")
+    assert not translations.problems(current), f"{po.relative_to(ROOT)}: {translations.problems(current)[:5]}"
+
+
+def test_the_shipped_catalog_is_what_the_catalogs_build():
+    mo = translations.mo_path("zh")
+    assert mo.exists() and mo.read_bytes() == translations.compiled("zh"), \
+        f"{mo.relative_to(ROOT)} is not what the catalogs build: run python scripts/translations.py build"
+
+
 def test_a_changed_english_text_leaves_its_translation_fuzzy_until_a_translator_looks(tmp_path):
     notebook, po = tmp_path / "lesson.ipynb", tmp_path / "lesson.po"
     text = "## A heading\n\nA neuron adds its weighted inputs and a bias."
