@@ -12,6 +12,7 @@ import hashlib
 
 from course_grader.protocol import GradingDir
 from course_lib import _guard
+from course_lib.i18n import _, shown
 
 
 def cell_key(source: str) -> str:
@@ -38,13 +39,14 @@ class ProtocolHooks(_guard.GraderHooks):
         reason = self.folder.poisoned().get("cells", {}).get(cell_key("".join(lines)))
         if reason is None:
             return lines
-        return [f"raise RuntimeError({f'This cell was skipped by the grader: {reason}.'!r})\n"]
+        message = _("This cell was skipped by the grader: {reason}.", reason=shown(reason))
+        return [f"raise RuntimeError({message!r})\n"]
 
 
 def _explain_name_error(shell, etype, value, tb, tb_offset=None):
     """In a test cell, an undefined name is a function whose own cell failed: say so."""
-    value = NameError(f"{value}: the cell that defines it raised an error or was skipped, so the "
-                      "tests that use it fail")
+    value = NameError(_("{error}: the cell that defines it raised an error or was skipped, so the tests that use "
+                        "it fail", error=value))
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 

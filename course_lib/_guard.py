@@ -25,7 +25,7 @@ from course_lib._forbidden import Watch, compile_forbidden
 from course_lib.exercise_rules import GRADED_TOPIC
 from course_lib.grading import GradingError, describe
 from course_lib.grading.messages import hint_line
-from course_lib.i18n import N_, _, fill
+from course_lib.i18n import N_, _, fill, shown
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # set by nbgrader autograde and validate
 TIME_LIMIT = float(os.environ.get("COURSE_CALL_TIME_LIMIT") or (5 if GRADING else 60))
@@ -112,7 +112,7 @@ def guarded(run: Callable[[], object], name: str, inputs: dict, forbidden: tuple
     __tracebackhide__ = True
     skipped = hooks.skipped()
     if name in skipped:
-        raise fail(name, inputs, _("not run: {why}, so the grader skips it", why=skipped[name]))
+        raise fail(name, inputs, _("not run: {why}, so the grader skips it", why=shown(skipped[name])))
     if name in timed_out:
         raise fail(name, inputs, _("not run: an earlier call did not finish within {seconds} s",
                                    seconds=f"{time_limit:g}"))

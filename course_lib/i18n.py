@@ -119,6 +119,6 @@ def shown(text: str | None) -> str | None:
     if found := _catalog(lang).get(text):
         return found
     for pattern, translation in _patterns(lang):
-        if match := pattern.fullmatch(text):
-            return fill(translation, match.groupdict())
+        if match := pattern.fullmatch(text):  # what fills it in may be a text of the catalog too
+            return fill(translation, {k: _catalog(lang).get(v) or v for k, v in match.groupdict().items()})
     return text

@@ -16,10 +16,12 @@ from course_grader.grade_class.runs import run_nbgrader
 from course_grader.grade_class.submissions import GRADER_ERROR, KILLED, TIME_LIMIT
 from course_grader.protocol import RUNNING, GradingDir, flag
 from course_grader.sandbox.launcher import FAILED as SANDBOX_FAILED
+from course_lib.i18n import N_, fill
 
-DIED = "it made the Python kernel die (os._exit, a crash or running out of memory)"
-IGNORED = "it ran past its time limit and ignored the interrupt (a loop catching BaseException?)"
-HUNG = "it kept running past its time limit and could not be interrupted"
+# Why a call or cell is skipped: the learner's feedback shows it, translated (course_lib/i18n.py shown).
+DIED = N_("it made the Python kernel die (os._exit, a crash or running out of memory)")
+IGNORED = N_("it ran past its time limit and ignored the interrupt (a loop catching BaseException?)")
+HUNG = N_("it kept running past its time limit and could not be interrupted")
 NO_EXTENSION = ("the grading kernel never ran the grader's extension (course_grader.kernel_extension), so "
                 "nothing it graded can be trusted")
 
@@ -100,7 +102,7 @@ def autograde_until_graded(run, sub: Attempts, folder: GradingDir, log) -> dict 
             return flag(kind, f"{reason.replace('it ', 'the notebook ', 1)}, outside any cell the grader can skip")
         if key in sub.poisoned[part]:
             return flag(kind, f"{key} still fails after being skipped ({detail})")
-        sub.poisoned[part][key] = f"in an earlier grading run {reason}"
+        sub.poisoned[part][key] = fill(N_("in an earlier grading run {reason}"), {"reason": reason})
         what = key if part == "calls" else f"the cell starting `{key.split(' ', 1)[1]}`"
         # A skipped cell scores 0; a skipped call only in the feedback's run: the grader's replay still
         # tests it, with its own stand-ins for the other graded names it uses (course_grader/stand_ins.py)
