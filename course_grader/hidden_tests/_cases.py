@@ -8,7 +8,9 @@ import torch
 
 from course_lib.exercise_checks import call, random_tensors
 from course_lib.grading import GradingError, assert_close, call_safely
+from course_lib.grading.messages import hint_line
 from course_grader.hidden_test import compare_with, inputs_of, reference, tolerances
+from course_lib.i18n import _
 
 # Saturation, underflow and the kink at 0, in one tensor: every elementwise function must stay finite.
 EDGE = torch.tensor([-1e4, -100.0, -20.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 20.0, 100.0, 1e4])
@@ -74,7 +76,7 @@ def respond_with_grads(fn: Callable, case: dict) -> object:
         return {"out": out, "grads": None}  # the check says which: a wrong output, or no autograd graph
     name = getattr(fn, "__name__", "the function")
     grads = call_safely(torch.autograd.grad, _total(out, case), leaves, allow_unused=True,
-                        name=f"autograd through your {name}")
+                        name=_("autograd through your {name}", name=name))
     return {"out": out, "grads": list(grads)}
 
 
@@ -100,9 +102,10 @@ def check_with_grads(like: str, terms: Callable[[dict], float] | None = None) ->
         grads = answer["grads"]
         cut = [label.removesuffix(".grad") for label, grad in zip(labels, grads or []) if grad is None]
         if grads is None or cut:
-            hint = f"\n  hint: {case['connect_hint']}" if case.get("connect_hint") else ""
-            raise GradingError(f"{name}: autograd finds no path from the output back to "
-                               f"{', '.join(cut) or 'its inputs'}{hint}")
-        assert_close(tuple(grads), expected_grads, names=labels, name=f"the gradients autograd finds through your {name}",
-                     inputs=inputs, hint=case.get("grad_hint"), **allowed)
+            hint = case.get("connect_hint")
+            raise GradingError(f"{name}: " + _("autograd finds no path from the output back to {inputs}",
+                                               inputs=", ".join(cut) or _("its inputs"))
+                               + (f"\n{hint_line(hint)}" if hint else ""), hinted=bool(hint))
+        assert_close(tuple(grads), expected_grads, names=labels, inputs=inputs, hint=case.get("grad_hint"),
+                     name=_("the gradients autograd finds through your {name}", name=name), **allowed)
     return check

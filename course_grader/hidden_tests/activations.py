@@ -20,11 +20,11 @@ def leaky_cases(g: torch.Generator, negative_slope: float, hint: str) -> list[di
 
 
 hidden_test("leaky_relu", like="course_lib.activations.leaky_relu")(
-    lambda g: leaky_cases(g, 0.1, "negative_slope may exceed 1: choose by z > 0; max(z, negative_slope * z) "
-                                  "then picks z"))
+    lambda g: leaky_cases(g, 0.1, N_("negative_slope may exceed 1: choose by z > 0; max(z, negative_slope * z) "
+                                     "then picks z")))
 hidden_test("leaky_relu_grad", like="course_lib.activations.leaky_relu_grad")(
-    lambda g: leaky_cases(g, 0.3, "negative_slope may exceed 1: choose by z > 0, not by comparing z with "
-                                  "negative_slope * z"))
+    lambda g: leaky_cases(g, 0.3, N_("negative_slope may exceed 1: choose by z > 0, not by comparing z with "
+                                     "negative_slope * z")))
 
 
 KEEPDIM = N_("every slice along dim sums to 1: amax and sum with keepdim=True, so they broadcast back along dim")

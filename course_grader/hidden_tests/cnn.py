@@ -9,9 +9,10 @@ from torch import nn
 
 from course_lib.exercise_checks import call, expect_shapes
 from course_lib.grading import GradingError, assert_close, call_safely
+from course_lib.grading.messages import hint_line
 from course_grader.hidden_tests._cases import check_with_grads, randint, respond_with_grads
 from course_grader.hidden_test import hidden_test, sums_of_products
-from course_lib.i18n import N_, fill
+from course_lib.i18n import N_, _, fill
 
 NOT_DETACHED = N_("build it from torch operations on {inputs}: no .item(), .tolist(), NumPy or torch.tensor(list)")
 
@@ -20,7 +21,7 @@ NOT_DETACHED = N_("build it from torch operations on {inputs}: no .item(), .toli
 def conv_output_size_cases(g: torch.Generator) -> list[dict]:
     """Kernels from 1 pixel to the whole padded input; a kernel as large as the input fits once."""
     cases = []
-    for _ in range(20):
+    for _k in range(20):
         size, padding, stride = randint(g, 1, 39), randint(g, 0, 3), randint(g, 1, 4)
         kernel_size = randint(g, 1, size + 2 * padding)
         cases.append({"args": (size, kernel_size), "kwargs": {"stride": stride, "padding": padding}})
@@ -33,7 +34,7 @@ def conv2d_cases(g: torch.Generator) -> list[dict]:
     """An MNIST-sized image, then random shapes, strides and paddings in float32 and float64, with and
     without bias; last, the gradients through a strided, padded convolution."""
     shapes = [(1, 1, 28, 28, 4, 5, 5, 1, 2), (2, 3, 4, 5, 2, 4, 5, 1, 0)]  # N, C, H, W, O, kH, kW, stride, padding
-    for _ in range(6):
+    for _k in range(6):
         kh, kw = randint(g, 1, 4), randint(g, 1, 4)
         shapes.append((randint(g, 1, 3), randint(g, 1, 3), kh + randint(g, 0, 6), kw + randint(g, 0, 6),
                        randint(g, 1, 4), kh, kw, randint(g, 1, 3), randint(g, 0, 2)))
@@ -86,42 +87,46 @@ def respond_small_cnn(cls, case: dict) -> dict:
     answer["grads"] = None  # the check says why: a wrong output, or no autograd graph
     if type(logits) is torch.Tensor and logits.shape == (len(labels), 10) and logits.requires_grad:
         named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-        grads = call_safely(torch.autograd.grad, F.cross_entropy(logits, labels), [p for _, p in named],
-                            allow_unused=True, name="autograd through SmallCNN")
-        answer["grads"] = {name: grad for (name, _), grad in zip(named, grads)}
+        grads = call_safely(torch.autograd.grad, F.cross_entropy(logits, labels), [p for _name, p in named],
+                            allow_unused=True, name=_("autograd through SmallCNN"))
+        answer["grads"] = {name: grad for (name, _p), grad in zip(named, grads)}
     return answer
 
 
 def check_small_cnn(case: dict, answer) -> None:
     n = len(case["labels"])
     if answer["module"] is not True:
-        raise GradingError(f"SmallCNN() is a {answer['type']}, not an nn.Module: "
-                           "write `class SmallCNN(nn.Module)` and call super().__init__() first")
+        raise GradingError(_("{call} is a {type}, not an nn.Module: write `class {cls}(nn.Module)` and call "
+                             "super().__init__() first", call="SmallCNN()", type=answer["type"], cls="SmallCNN"))
     batch, one_by_one, n_parameters, grads = answer["batch"], answer["one_by_one"], answer["parameters"], answer["grads"]
-    expect_shapes("SmallCNN in eval mode, on one image of shape (1, 1, 28, 28)", answer["single"], (1, 10),
+    expect_shapes(_("SmallCNN in eval mode, on one image of shape {shape}", shape=(1, 1, 28, 28)), answer["single"],
+                  (1, 10), dtype=torch.float32)
+    expect_shapes(_("SmallCNN in eval mode, on a batch of shape {shape}", shape=(n, 1, 28, 28)), batch, (n, 10),
                   dtype=torch.float32)
-    expect_shapes(f"SmallCNN in eval mode, on a batch of shape ({n}, 1, 28, 28)", batch, (n, 10), dtype=torch.float32)
-    expect_shapes(f"SmallCNN in eval mode, on each of {n} images on its own", tuple(one_by_one), *[(1, 10)] * n,
-                  dtype=torch.float32, labels=tuple(f"image {i}" for i in range(n)))
+    expect_shapes(_("SmallCNN in eval mode, on each of {n} images on its own", n=n), tuple(one_by_one),
+                  *[(1, 10)] * n, dtype=torch.float32, labels=tuple(_("image {i}", i=i) for i in range(n)))
     assert_close(batch, torch.cat(one_by_one), atol=1e-4, rtol=1e-4,
-                 name=f"SmallCNN in eval mode: the logits of a batch of {n} against those of each image on its own",
+                 name=_("SmallCNN in eval mode: the logits of a batch of {n} against those of each image on its own",
+                        n=n),
                  hint="each image's output must depend on that image alone: flatten with x.flatten(1), not "
                  "view(-1, size) with a wrong size, which mixes images")
     probabilities = bool((batch >= 0).all()) and bool(torch.allclose(batch.sum(dim=1), torch.ones(n), atol=1e-3))
-    assert_close(probabilities, False, name="SmallCNN returns probabilities (rows >= 0 that sum to 1)",
+    assert_close(probabilities, False, name=_("SmallCNN returns probabilities (rows >= 0 that sum to 1)"),
                  hint="return raw logits: leave out the softmax, nn.CrossEntropyLoss applies it")
-    assert_close(answer["convolutions"] > 0, True, name="SmallCNN has an nn.Conv2d layer",
+    assert_close(answer["convolutions"] > 0, True, name=_("SmallCNN has an nn.Conv2d layer"),
                  hint="a convolutional network starts with convolutions")
-    assert_close(n_parameters <= 100_000, True, name=f"SmallCNN has at most 100,000 parameters (it has {n_parameters:,})",
+    assert_close(n_parameters <= 100_000, True,
+                 name=_("SmallCNN has at most 100,000 parameters (it has {count})", count=f"{n_parameters:,}"),
                  hint="the suggested design has 29,290; a wide Linear layer on many pixels is what costs most")
-    expect_shapes(f"SmallCNN in train mode, on a batch of shape ({n}, 1, 28, 28)", answer["train"], (n, 10),
-                  dtype=torch.float32)
+    expect_shapes(_("SmallCNN in train mode, on a batch of shape {shape}", shape=(n, 1, 28, 28)), answer["train"],
+                  (n, 10), dtype=torch.float32)
     if grads is None:
-        raise GradingError("SmallCNN in train mode: autograd finds no path from the logits back to the parameters\n"
-                           "  hint: compute forward with the layers themselves: no torch.no_grad(), .detach() "
-                           "or .item() on the way")
+        raise GradingError(_("SmallCNN in train mode: autograd finds no path from the logits back to the parameters")
+                           + "\n" + hint_line(N_("compute forward with the layers themselves: no torch.no_grad(), "
+                                                 ".detach() or .item() on the way")), hinted=True)
     missing = [name for name, grad in grads.items() if grad is None]
-    assert_close(not missing, True, name=f"SmallCNN: every parameter gets a gradient (none reaches {', '.join(missing)})",
+    assert_close(not missing, True,
+                 name=_("SmallCNN: every parameter gets a gradient (none reaches {names})", names=", ".join(missing)),
                  hint="is a layer created in __init__ but never used in forward?")
 
 

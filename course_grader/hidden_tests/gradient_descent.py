@@ -12,6 +12,7 @@ import torch
 from course_lib.exercise_checks import call, random_tensors
 from course_lib.grading import GradingError, assert_close
 from course_grader.hidden_test import hidden_test, inputs_of, reference
+from course_lib.i18n import N_, _
 
 GD = "course_lib.gradient_descent"
 
@@ -27,7 +28,7 @@ def a_run(g: torch.Generator, shape: tuple, dtype: torch.dtype, n_state: int, st
     """Random w, n_state zero tensors (velocity, square_avg, or m and v), a fresh grad for each step.
     A step's "args" and "kwargs" follow w, grad and the state in the call."""
     w = torch.randn(shape, generator=g, dtype=dtype)
-    return {"w": w, "state": tuple(torch.zeros_like(w) for _ in range(n_state)),
+    return {"w": w, "state": tuple(torch.zeros_like(w) for _i in range(n_state)),
             "steps": [{"grad": torch.randn(shape, generator=g, dtype=dtype), **step} for step in steps]}
 
 
@@ -49,13 +50,15 @@ def steps_like(name: str, names: tuple[str, ...]):
         ref, steps = reference(f"{GD}.{name}"), case["steps"]
         w, state = case["w"], case["state"]
         if type(answer) is not list:
-            raise GradingError(f"{name}: the grader got {type(answer).__name__} instead of one answer per step")
+            raise GradingError(f"{name}: " + _("the grader got {type} instead of one answer per step",
+                                               type=type(answer).__name__))
         for i, step in enumerate(steps):
             if i >= len(answer):
-                raise GradingError(f"{name}: the answers stop after step {i} of {len(steps)}")
+                raise GradingError(f"{name}: " + _("the answers stop after step {i} of {n}", i=i, n=len(steps)))
             call_case = {"args": (w, step["grad"], *state, *step.get("args", ())), "kwargs": step.get("kwargs", {})}
             expected = ref(*call_case["args"], **call_case["kwargs"])
-            setting, inputs = f"{name}, step {i + 1} of a run from zero state", inputs_of(ref, call_case)
+            setting = _("{name}, step {step} of a run from zero state", name=name, step=i + 1)
+            inputs = inputs_of(ref, call_case)
             if "state_hint" in step and isinstance(answer[i], (tuple, list)) and len(answer[i]) == len(names):
                 # the state first, with its own hint: a wrong state makes w wrong from the next step on
                 assert_close(tuple(answer[i][1:]), expected[1:], name=setting, inputs=inputs, names=names[1:],
@@ -85,8 +88,8 @@ def rmsprop_cases(g: torch.Generator) -> list[dict]:
     return cases
 
 
-ADAM_STATE_HINT = ("m = beta1 * m + (1 - beta1) * grad and v = beta2 * v + (1 - beta2) * grad**2: return the new m "
-                   "and v, not the bias-corrected m_hat and v_hat")
+ADAM_STATE_HINT = N_("m = beta1 * m + (1 - beta1) * grad and v = beta2 * v + (1 - beta2) * grad**2: return the new "
+                     "m and v, not the bias-corrected m_hat and v_hat")
 
 
 @hidden_test("adam_step", respond=run_steps, check=steps_like("adam_step", ("w", "m", "v")))

@@ -5,6 +5,7 @@ import torch
 
 from course_lib.exercise_checks import random_tensors
 from course_grader.hidden_test import hidden_test, largest_input
+from course_lib.i18n import N_
 
 
 @hidden_test("mse_loss", like="course_lib.losses.mse_loss")
@@ -53,6 +54,6 @@ def cross_entropy_cases(g: torch.Generator) -> list[dict]:
         cases.append({"args": (scale * torch.randn(n, c, generator=g, dtype=dtype),
                                torch.randint(0, c, (n,), generator=g))})
     big = torch.tensor([[1e4, -1e4, 0.0], [1e4, 1e4, 1e4], [-1e4, -1e4, -1e4], [0.0, 50.0, -50.0]])
-    hint = "subtract each row's maximum before exp (log-sum-exp), so nothing overflows"
+    hint = N_("subtract each row's maximum before exp (log-sum-exp), so nothing overflows")
     return cases + [{"args": (big, torch.tensor([0, 1, 2, 2])), "hint": hint},
                     {"args": (big.double(), torch.tensor([1, 0, 0, 1])), "hint": hint}]

@@ -9,11 +9,13 @@ import torch
 
 from course_lib.exercise_checks import call, expect_shapes, raised_by
 from course_lib.grading import GradingError, assert_close
+from course_lib.grading.messages import hint_line
 from course_grader.hidden_tests._cases import linear_inputs
 from course_grader.hidden_test import hidden_test, reference, sums_of_products
+from course_lib.i18n import N_, _
 
 XOR_WORDS = r"(?i)separab|line|layer"  # as the visible test asks
-XOR_HINT = "say why: no single line separates the XOR inputs (not linearly separable)"
+XOR_HINT = N_("say why: no single line separates the XOR inputs (not linearly separable)")
 GATE_INPUTS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TRUTH = {"AND": [0.0, 0.0, 0.0, 1.0], "OR": [0.0, 1.0, 1.0, 1.0], "NAND": [1.0, 1.0, 1.0, 0.0]}
 
@@ -51,13 +53,14 @@ def check_gate(case: dict, answer) -> None:
     gate = case["args"][0]
     if gate == "XOR":
         if not re.search(XOR_WORDS, answer["message"]):
-            raise GradingError(f"logic_gate_weights('XOR'): its ValueError {answer['message'][:120]!r} does not say "
-                               f"why\n  hint: {XOR_HINT}")
+            raise GradingError("logic_gate_weights('XOR'): " + _("its ValueError {message} does not say why",
+                                                                 message=repr(answer["message"][:120]))
+                               + "\n" + hint_line(XOR_HINT), hinted=True)
         return
     expect_shapes(f"logic_gate_weights({gate!r})", answer, (1, 2), (1,), dtype=torch.float32, labels=("weight", "bias"))
     fired = reference("course_lib.neurons.perceptron")(GATE_INPUTS, *answer)
-    assert_close(fired, torch.tensor(TRUTH[gate]).unsqueeze(1), name=f"a perceptron with your {gate} weights",
-                 inputs={"x": GATE_INPUTS}, hint=f"expected the truth table of {gate}")
+    assert_close(fired, torch.tensor(TRUTH[gate]).unsqueeze(1), inputs={"x": GATE_INPUTS},
+                 name=_("a perceptron with your {gate} weights", gate=gate), hint=f"expected the truth table of {gate}")
 
 
 @hidden_test("logic_gate_weights", respond=respond_gate, check=check_gate)
@@ -82,8 +85,8 @@ def separable(g: torch.Generator, n: int, n_features: int, dtype: torch.dtype):
             return X, y
 
 
-RULE = ("start from zero weight and bias, visit the samples in order, update after each mistake (not once "
-        "per pass), and stop after a pass without mistakes or after `epochs` passes")
+RULE = N_("start from zero weight and bias, visit the samples in order, update after each mistake (not once "
+          "per pass), and stop after a pass without mistakes or after `epochs` passes")
 
 
 def check_training(case: dict, answer) -> None:
@@ -95,7 +98,8 @@ def check_training(case: dict, answer) -> None:
     expected = reference("course_lib.neurons.perceptron_train")(X, y, **kwargs)
     what = ", ".join(f"{key}={value}" for key, value in kwargs.items())
     assert_close(tuple(answer), expected, names=("weight", "bias"), inputs={"X": X, "y": y},
-                 name=f"perceptron_train on {n} points with {n_features} features" + (f" ({what})" if what else ""),
+                 name=_("perceptron_train on {n} points with {n_features} features", n=n, n_features=n_features)
+                 + (f" ({what})" if what else ""),
                  hint=RULE)
 
 

@@ -16,9 +16,9 @@ from course_lib.grading import GradingError, assert_close
 from course_grader.hidden_tests._cases import check_with_grads, randint, respond_with_grads
 from course_grader.hidden_test import hidden_test, reference
 from course_grader.hidden_tests import train_val_split  # noqa: F401 - registers its hidden test
-from course_lib.i18n import N_
+from course_lib.i18n import N_, _
 
-GENERATOR_HINT = "params may be a generator such as model.parameters(): walk it once, without len() or indexing"
+GENERATOR_HINT = N_("params may be a generator such as model.parameters(): walk it once, without len() or indexing")
 
 
 # ---- l1_penalty, l2_penalty ----
@@ -44,7 +44,8 @@ def penalty_check(like: str):
         expected = reference(like)(list(layer.values()), lam)
         out_features, in_features = layer["weight"].shape
         assert_close(answer, expected, name=name, hint=GENERATOR_HINT,
-                     inputs=f"params=model.parameters() of an nn.Linear({in_features}, {out_features}), lam={lam}")
+                     inputs=_("params=model.parameters() of an {layer}, lam={lam}",
+                              layer=f"nn.Linear({in_features}, {out_features})", lam=lam))
     return check
 
 
@@ -90,27 +91,30 @@ def check_dropout(case: dict, answer) -> None:
     if "raises" in case:
         message = answer["message"]
         if not re.search(re.escape(case["raises"]), message):
-            raise fail("dropout", {"x": x, "p": p}, f"raised ValueError as it should, but its message {message!r} "
-                       f"does not say what p was ({case['raises']})", case["hint"])
+            raise fail("dropout", {"x": x, "p": p}, _("raised ValueError as it should, but its message {message} "
+                                                      "does not say what p was ({p})", message=repr(message),
+                                                      p=case["raises"]), case["hint"])
         return
     setting = f"dropout(x, {p:.3f})"
     out, shape = answer["out"], tuple(x.shape)
-    expect_shapes(f"{setting} with x of shape {shape}", out, shape, dtype=x.dtype)
+    expect_shapes(_("{setting} with x of shape {shape}", setting=setting, shape=shape), out, shape, dtype=x.dtype)
     kept = out != 0
-    assert_close(out[kept], x[kept] / (1 - p), name=f"{setting}: the elements that survive",
+    assert_close(out[kept], x[kept] / (1 - p), name=_("{setting}: the elements that survive", setting=setting),
                  hint="survivors are x / (1 - p)")
-    assert_close(1 - kept.double().mean().item(), p, atol=0.02, rtol=0, name=f"{setting}: the fraction of zeros",
+    assert_close(1 - kept.double().mean().item(), p, atol=0.02, rtol=0,
+                 name=_("{setting}: the fraction of zeros", setting=setting),
                  hint="zero each element independently with probability p")
     for dim, size in enumerate(shape):  # independent elements: neighbours agree with probability p² + (1 - p)²
         agree = (kept.narrow(dim, 1, size - 1) == kept.narrow(dim, 0, size - 1)).double().mean().item()
         assert_close(agree, p * p + (1 - p) * (1 - p), atol=0.03, rtol=0,
-                     name=f"{setting}: how often neighbours along dimension {dim} are both kept or both zeroed",
+                     name=_("{setting}: how often neighbours along dimension {dim} are both kept or both zeroed",
+                            setting=setting, dim=dim),
                      hint="zero every element on its own: one random number per element, torch.rand(x.shape, ...)")
-    same_mask = "draw the random numbers with torch.rand(x.shape, generator=generator, dtype=x.dtype)"
-    assert_close(answer["again"], out, name="dropout called twice with generators seeded alike", hint=same_mask)
-    expect_shapes(f"{setting} with another generator", answer["other"], shape, dtype=x.dtype)
+    same_mask = N_("draw the random numbers with torch.rand(x.shape, generator=generator, dtype=x.dtype)")
+    assert_close(answer["again"], out, name=_("dropout called twice with generators seeded alike"), hint=same_mask)
+    expect_shapes(_("{setting} with another generator", setting=setting), answer["other"], shape, dtype=x.dtype)
     assert_close(bool((answer["other"] != out).any()), True,
-                 name="dropout with generators seeded differently gives another mask", hint=same_mask)
+                 name=_("dropout with generators seeded differently gives another mask"), hint=same_mask)
     assert_close(answer["p0"], x, name="dropout(x, 0.0)", hint="p = 0 drops nothing")
     assert_close(answer["p1"], torch.zeros_like(x), name="dropout(x, 1.0)",
                  hint="p = 1 drops everything: zeros, no nan from 1 / (1 - p)")
@@ -148,17 +152,20 @@ def respond_early_stopping(cls, case: dict) -> dict:
 def check_early_stopping(case: dict, answer) -> None:
     losses, kwargs, hint = case["losses"], case["kwargs"], case["hint"]
     assert_close("course_lib.overfitting.EarlyStopping" in answer["classes"], False,
-                 name="EarlyStopping is built on course_lib's EarlyStopping", hint="write the class yourself")
+                 name=_("EarlyStopping is built on course_lib's EarlyStopping"), hint="write the class yourself")
     expected = reference("course_lib.overfitting.EarlyStopping")(**kwargs)
     setting, stops = _setting(kwargs), answer["stops"]
     for i, loss in enumerate(losses):
-        assert_close(stops[i], expected.step(loss), name=f"{setting}: step({loss}) after the losses {losses[:i]}",
-                     hint=hint)
+        assert_close(stops[i], expected.step(loss), hint=hint,
+                     name=_("{setting}: {call} after the losses {losses}", setting=setting, call=f"step({loss})",
+                            losses=losses[:i]))
     for attribute in ("best_loss", "best_epoch"):
         if attribute not in answer["best"]:
-            raise GradingError(f"{setting} has no attribute {attribute}: set it in __init__ and update it in step")
+            raise GradingError(_("{setting} has no attribute {attribute}: set it in __init__ and update it in step",
+                                 setting=setting, attribute=attribute))
     assert_close((answer["best"]["best_loss"], answer["best"]["best_epoch"]), (expected.best_loss, expected.best_epoch),
-                 names=("best_loss", "best_epoch"), name=f"{setting} after the losses {losses}", hint=hint)
+                 names=("best_loss", "best_epoch"), hint=hint,
+                 name=_("{setting} after the losses {losses}", setting=setting, losses=losses))
 
 
 @hidden_test("EarlyStopping", respond=respond_early_stopping, check=check_early_stopping)
@@ -168,7 +175,7 @@ def early_stopping_cases(g: torch.Generator) -> list[dict]:
     cases = [{"losses": [1.0, 1.0, 1.0], "kwargs": {"patience": 2}, "hint": "a loss equal to the best is no improvement"},
              {"losses": [2.0, 1.0, 3.0, 0.5, 0.6, 0.7, 0.8], "kwargs": {},
               "hint": "the default patience is 3, and the count restarts at every new best"}]
-    for _ in range(4):
+    for _run in range(4):
         # min_delta and the losses are multiples of 2**-10: every form of "improved by more than min_delta"
         # (best - loss > min_delta, loss + min_delta < best ...) computes exactly, ties included
         kwargs = {"patience": randint(g, 1, 4), "min_delta": (0.0, 0.0625)[randint(g, 0, 1)]}

@@ -12,6 +12,7 @@ from course_lib.exercise_checks import call, expect_shapes
 from course_lib.grading import assert_close
 from course_grader.hidden_tests._cases import randint
 from course_grader.hidden_test import hidden_test
+from course_lib.i18n import N_, _
 
 
 def global_random_states() -> dict:
@@ -21,7 +22,7 @@ def global_random_states() -> dict:
     if "numpy" in sys.modules:
         states["NumPy"] = sys.modules["numpy"].random.get_state()
     if "random" in sys.modules:
-        states["Python's random"] = sys.modules["random"].getstate()
+        states[N_("Python's random")] = sys.modules["random"].getstate()
     return states
 
 
@@ -48,8 +49,8 @@ def respond_split(fn, case: dict) -> dict:
     return answer
 
 
-GLOBAL_STATE_HINT = ("shuffle with a generator of your own, torch.randperm(n, generator=torch.Generator()"
-                     ".manual_seed(seed)), not after torch.manual_seed(seed)")
+GLOBAL_STATE_HINT = N_("shuffle with a generator of your own, torch.randperm(n, generator=torch.Generator()"
+                       ".manual_seed(seed)), not after torch.manual_seed(seed)")
 
 
 def check_split(case: dict, answer) -> None:
@@ -57,25 +58,27 @@ def check_split(case: dict, answer) -> None:
     setting, n_val, labels = f"train_val_split({n}, {fraction:.4g}, seed={seed})", int(n * fraction), ("train_idx", "val_idx")
     split, last = answer["split"], n - 1
     expect_shapes(setting, split, (n - n_val,), (n_val,), dtype=torch.int64, labels=labels)
-    assert_close(torch.cat(tuple(split)).sort().values, torch.arange(n), name=f"{setting}: train_idx and val_idx "
-                 "together, sorted", hint=f"every index 0..{last} exactly once")
-    assert_close(answer["again"], tuple(split), names=labels, name=f"{setting} a second time",
+    assert_close(torch.cat(tuple(split)).sort().values, torch.arange(n), hint=f"every index 0..{last} exactly once",
+                 name=_("{setting}: train_idx and val_idx together, sorted", setting=setting))
+    assert_close(answer["again"], tuple(split), names=labels, name=_("{setting} a second time", setting=setting),
                  hint="the same seed must give the same split")
     if answer["changed_states"]:
+        states = _(" and ").join(map(_, answer["changed_states"]))  # "Python's random": marked N_ above
         raise fail("train_val_split", {"n": n, "val_fraction": fraction, "seed": seed},
-                   f"changed the global random state of {' and '.join(answer['changed_states'])}: every later random "
-                   "draw of the program now depends on this call", GLOBAL_STATE_HINT)
+                   _("changed the global random state of {states}: every later random draw of the program now "
+                     "depends on this call", states=states), GLOBAL_STATE_HINT)
     if "other_seed" not in case:
         return
     val_idx = split[1]
     assert_close(int(val_idx.max() - val_idx.min()) + 1 > n_val, True,
-                 name=f"train_val_split({n}, {fraction:.4g}): val_idx is a random sample",
+                 name=_("{call}: val_idx is a random sample", call=f"train_val_split({n}, {fraction:.4g})"),
                  hint="shuffle the indices before cutting, so validation samples come from everywhere")
     other = answer["other"]
     expect_shapes(f"train_val_split({n}, {fraction:.4g}, seed={case['other_seed']})", other, (n - n_val,), (n_val,),
                   dtype=torch.int64, labels=labels)
     assert_close(bool((other[1].sort().values != val_idx.sort().values).any()), True,
-                 name=f"train_val_split({n}, {fraction:.4g}) with two different seeds gives two different splits",
+                 name=_("{call} with two different seeds gives two different splits",
+                        call=f"train_val_split({n}, {fraction:.4g})"),
                  hint="seed your own generator with seed: torch.Generator().manual_seed(seed)")
 
 

@@ -9,7 +9,7 @@ from course_grader.hidden_tests._cases import randint
 from course_grader.hidden_tests.mlp._rebuild import (always, assert_same_state, build, loader, plain_number,
                                                   probes_saw, random_state)
 from course_grader.hidden_test import hidden_test, reference
-from course_lib.i18n import N_
+from course_lib.i18n import N_, _
 
 
 def respond_accuracy(fn, case: dict) -> dict:
@@ -24,19 +24,22 @@ def respond_accuracy(fn, case: dict) -> dict:
 def check_accuracy(case: dict, answer: dict) -> None:
     name, mode = "evaluate_accuracy", case["training"]
     accuracy, training, recording, state = answer["accuracy"], answer["training"], answer["recording"], answer["state"]
-    assert_close(always(training, False), True, name=f"{name}: the model was in eval mode for every batch",
+    assert_close(always(training, False), True, name=_("{name}: the model was in eval mode for every batch", name=name),
                  hint="call model.eval() before the loop: dropout off, batch norm on running statistics")
-    assert_close(always(recording, False), True, name=f"{name}: no gradients were recorded",
+    assert_close(always(recording, False), True, name=_("{name}: no gradients were recorded", name=name),
                  hint="run the loop inside `with torch.no_grad():`")
-    assert_same_state(state, case["state"], name=f"{name}: the model's parameters and batch-norm statistics afterwards",
+    assert_same_state(state, case["state"],
+                      name=_("{name}: the model's parameters and batch-norm statistics afterwards", name=name),
                       hint="evaluate in eval mode and change nothing: in training mode batch norm updates its "
                            "running statistics with every batch")
     expected = reference("course_lib.mlp.evaluate_accuracy")(build(case), loader(case))
     n, size = len(case["data"][0]), case["batch_size"]
     assert_close(accuracy, expected, name=name, hint=case["hint"],
-                 inputs=f"a model in {'train' if mode else 'eval'} mode, {n} samples in batches of {size}")
+                 inputs=_("a model in train mode, {n} samples in batches of {size}", n=n, size=size) if mode
+                 else _("a model in eval mode, {n} samples in batches of {size}", n=n, size=size))
     assert_close(answer["training_after"], mode,
-                 name=f"model.training after evaluate_accuracy on a model in {'train' if mode else 'eval'} mode",
+                 name=_("model.training after evaluate_accuracy on a model in train mode") if mode
+                 else _("model.training after evaluate_accuracy on a model in eval mode"),
                  hint="put the mode back at the end: model.train(was_training), noted before model.eval()")
 
 

@@ -8,6 +8,7 @@ from course_lib.exercise_checks import call
 from course_lib.grading import GradingError, assert_close
 from course_grader.hidden_tests._cases import randint
 from course_grader.hidden_test import hidden_test, reference
+from course_lib.i18n import _
 
 
 def mlp_widths(case: dict) -> list[int]:
@@ -20,8 +21,9 @@ def respond_mlp(fn, case: dict) -> dict:
     n_in, hidden, n_out = case["args"]
     model = call(fn, n_in, hidden, n_out)
     if not isinstance(model, nn.Module):
-        raise GradingError(f"MLP({n_in}, {hidden}, {n_out}) is a {type(model).__name__}, not an nn.Module: "
-                           "write `class MLP(nn.Module)` and call super().__init__() first")
+        raise GradingError(_("{call} is a {type}, not an nn.Module: write `class {cls}(nn.Module)` and call "
+                             "super().__init__() first", call=f"MLP({n_in}, {hidden}, {n_out})",
+                             type=type(model).__name__, cls="MLP"))
     layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
     shapes = [(layer.in_features, layer.out_features) for layer in layers]
     widths = mlp_widths(case)
@@ -40,21 +42,22 @@ def check_mlp(case: dict, answer: dict) -> None:
     n_in, hidden, n_out = case["args"]
     setting, widths = f"MLP({n_in}, {hidden}, {n_out})", mlp_widths(case)
     layers, n_parameters, output = answer["layers"], answer["n_parameters"], answer["output"]
-    assert_close(len(layers), len(widths) - 1, name=f"{setting}: number of nn.Linear layers",
+    assert_close(len(layers), len(widths) - 1, name=_("{setting}: number of nn.Linear layers", setting=setting),
                  hint=f"one nn.Linear per pair of consecutive sizes in {widths}; layers kept in a plain "
                       "Python list are invisible to the model: use nn.Sequential or nn.ModuleList")
     for i, layer in enumerate(layers):
         assert_close(layer, (widths[i], widths[i + 1]), names=("in_features", "out_features"),
-                     name=f"{setting}: nn.Linear layer {i}")
+                     name=_("{setting}: nn.Linear layer {i}", setting=setting, i=i))
     assert_close(n_parameters, sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:])),
-                 name=f"{setting}: number of parameters", hint="only the nn.Linear layers hold parameters")
+                 name=_("{setting}: number of parameters", setting=setting),
+                 hint="only the nn.Linear layers hold parameters")
     model = reference("course_lib.mlp.MLP")(n_in, hidden, n_out)
     with torch.no_grad():
         for layer, (weight, bias) in zip([m for m in model.modules() if isinstance(m, nn.Linear)], case["weights"]):
             layer.weight.copy_(weight)
             layer.bias.copy_(bias)
         expected = model(case["x"])
-    assert_close(output, expected, name=f"{setting}: the output", inputs={"x": case["x"]},
+    assert_close(output, expected, name=_("{setting}: the output", setting=setting), inputs={"x": case["x"]},
                  hint=f"{setting} is Linear, ReLU, ..., Linear: no ReLU after the last layer")
 
 

@@ -9,27 +9,28 @@ from course_grader.hidden_tests._cases import randint
 from course_grader.hidden_tests.mlp._rebuild import (LOSSES, always, assert_same_state, build, loader,
                                                   optimizer_for, plain_number, probes_saw, random_state)
 from course_grader.hidden_test import hidden_test, reference
+from course_lib.i18n import _
 
 
 def respond_train(fn, case: dict) -> dict:
     """The returned loss, the model's state after the epoch, and the modes the probe saw."""
     model = build(case)
     loss = call(fn, model, loader(case), LOSSES[case["loss"]](), optimizer_for(model, case))
-    training, _ = probes_saw(model)
+    training, _recording = probes_saw(model)
     return {"loss": plain_number(loss), "state": dict(model.state_dict()), "training": training}
 
 
 def check_train(case: dict, answer: dict) -> None:
     name = "train_one_epoch"
     loss, state, training = answer["loss"], answer["state"], answer["training"]
-    if any(kind == "probe" for kind, *_ in case["layers"]):
-        assert_close(always(training, True), True, name=f"{name}: the model was in training mode for every batch",
+    if any(kind == "probe" for kind, *_sizes in case["layers"]):
+        assert_close(always(training, True), True, name=_("{name}: the model was in training mode for every batch", name=name),
                      hint="call model.train() first: a model may arrive in eval mode (after evaluate_accuracy)")
     model = build(case)
     expected = reference("course_lib.mlp.train_one_epoch")(model, loader(case), LOSSES[case["loss"]](),
                                                             optimizer_for(model, case))
-    assert_close(loss, expected, name=f"{name} (the returned mean loss per sample)", hint=case["hint"])
-    assert_same_state(state, dict(model.state_dict()), name=f"{name} (the parameters after the epoch)",
+    assert_close(loss, expected, name=_("{name} (the returned mean loss per sample)", name=name), hint=case["hint"])
+    assert_same_state(state, dict(model.state_dict()), name=_("{name} (the parameters after the epoch)", name=name),
                       hint=case["hint"])
 
 
