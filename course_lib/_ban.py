@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from torch._C import _dispatch_dump, _dispatch_library
 
+from course_lib.i18n import _
+
 
 # Every dispatch key an aten operator of a CPU tensor can reach its kernel through: the backends
 # (dense, sparse, MKL-DNN, quantized, nested), the composite kernels that decompose, autograd.
@@ -67,7 +69,8 @@ class Ban:
     def _refuse(self, name: str) -> Callable:
         def refuse(*args, **kwargs):
             self.calls.append(name)
-            raise ForbiddenCall(f"torch's {name} is not allowed here: it computes the answer this exercise asks for")
+            raise ForbiddenCall(_("torch's {name} is not allowed here: it computes the answer this exercise asks for",
+                                  name=name))
         return refuse
 
     def __enter__(self):
@@ -85,7 +88,7 @@ class Ban:
         return self
 
     def _kernels(self) -> list[str]:
-        return [_dispatch_dump(f"aten::{op}") for op in dict.fromkeys(op for op, _, _ in self.targets)]
+        return [_dispatch_dump(f"aten::{op}") for op in dict.fromkeys(op for op, _key, _name in self.targets)]
 
     def intact(self) -> bool:
         """Whether the ban's kernels are still the dispatcher's (inside the block): code that found
@@ -99,7 +102,7 @@ class Ban:
         return False
 
     def used(self) -> str | None:
-        return f"torch's {self.calls[0]}" if self.calls else None
+        return _("torch's {name}", name=self.calls[0]) if self.calls else None
 
 
 def ban_for_good(targets: tuple[tuple[str, str, str], ...]) -> list[str]:
@@ -115,7 +118,8 @@ def ban_for_good(targets: tuple[tuple[str, str, str], ...]) -> list[str]:
     def refuse_for(name: str) -> Callable:
         def refuse(*args, **kwargs):
             calls.append(name)
-            raise ForbiddenCall(f"torch's {name} is not allowed here: it computes the answer an exercise asks for")
+            raise ForbiddenCall(_("torch's {name} is not allowed here: it computes the answer an exercise asks for",
+                                  name=name))
         return refuse
     if targets:
         library = _dispatch_library("IMPL", "aten", "")

@@ -90,7 +90,7 @@ def _resolve(path: str) -> tuple[set, tuple[str, ...]]:
     try:
         module = importlib.import_module(path)
     except ImportError:
-        module_name, _, attr = path.rpartition(".")
+        module_name, _dot, attr = path.rpartition(".")
         try:
             obj = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError):

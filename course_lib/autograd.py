@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from course_lib.i18n import _
+
 __all__ = ["Value", "draw_graph"]
 
 
@@ -20,8 +22,8 @@ class Value:
 
     def __init__(self, data: float, _children: tuple[Value, ...] = (), _op: str = "", label: str = ""):
         if isinstance(data, bool) or not isinstance(data, (int, float)):
-            raise TypeError(f"Value data must be a real number (int or float), "
-                            f"got {type(data).__name__} {data!r}")
+            raise TypeError(_("Value data must be a real number (int or float), got {type} {value}",
+                              type=type(data).__name__, value=repr(data)))
         self.data = float(data)
         self.grad = 0.0  # d(output)/d(self), filled in by backward()
         self._backward = lambda grad: None  # leaves have nothing to pass on
@@ -52,15 +54,16 @@ class Value:
 
     def __pow__(self, n: float) -> Value:
         if isinstance(n, Value):
-            raise TypeError("Value ** Value is not supported: the exponent must be an int or float "
-                            "constant (for a learned exponent write (b * a.log()).exp())")
+            raise TypeError(_("Value ** Value is not supported: the exponent must be an int or float "
+                              "constant (for a learned exponent write (b * a.log()).exp())"))
         if isinstance(n, bool) or not isinstance(n, (int, float)):
-            raise TypeError(f"the exponent must be an int or float, got {type(n).__name__} {n!r}")
+            raise TypeError(_("the exponent must be an int or float, got {type} {value}",
+                              type=type(n).__name__, value=repr(n)))
         if self.data < 0 and not float(n).is_integer():
-            raise ValueError(f"{self.data} ** {n} is not a real number: a non-integer power "
-                             f"needs a non-negative base")
+            raise ValueError(_("{base} ** {n} is not a real number: a non-integer power "
+                               "needs a non-negative base", base=self.data, n=n))
         if self.data == 0 and n < 0:
-            raise ZeroDivisionError(f"0 ** {n} divides by zero (in a / b this means b == 0)")
+            raise ZeroDivisionError(_("0 ** {n} divides by zero (in a / b this means b == 0)", n=n))
         out = Value(self.data ** n, (self,), f"**{n:g}")
 
         def _backward(grad):
@@ -69,7 +72,7 @@ class Value:
         return out
 
     def __rpow__(self, base: float) -> Value:
-        raise TypeError("number ** Value is not supported: write (value * math.log(base)).exp()")
+        raise TypeError(_("number ** Value is not supported: write (value * math.log(base)).exp()"))
 
     def exp(self) -> Value:
         try:
@@ -85,7 +88,7 @@ class Value:
 
     def log(self) -> Value:
         if self.data <= 0:
-            raise ValueError(f"log needs a positive input, got {self.data}")
+            raise ValueError(_("log needs a positive input, got {value}", value=self.data))
         out = Value(math.log(self.data), (self,), "log")
 
         def _backward(grad):
@@ -200,7 +203,7 @@ def draw_graph(root: Value, ax=None):
     from matplotlib.patches import FancyArrowPatch
 
     if not isinstance(root, Value):
-        raise TypeError(f"root must be a Value, got {type(root).__name__}")
+        raise TypeError(_("root must be a Value, got {type}", type=type(root).__name__))
     topo = _topological_order(root)
     # A Value sits two columns right of its deepest input, its op in between; a leaf then
     # moves right to just before its first use, so its arrow does not cross the whole graph.
@@ -223,7 +226,7 @@ def draw_graph(root: Value, ax=None):
 
     if ax is None:
         width, height = 2.2 * (max(column.values()) + 1), 0.8 * max(map(len, stacks.values())) + 1
-        _, ax = plt.subplots(figsize=(min(width, 30), min(height, 30)))
+        ax = plt.subplots(figsize=(min(width, 30), min(height, 30)))[1]
 
     def arrow(start, end):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10,

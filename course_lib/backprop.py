@@ -15,6 +15,7 @@ from torch import Tensor
 
 from course_lib._checks import check_labels, check_same_dtype, check_same_shape, check_tensor
 from course_lib.activations import sigmoid, softmax
+from course_lib.i18n import _
 
 __all__ = ["linear_backward", "relu_backward", "sigmoid_backward",
            "softmax_cross_entropy_backward", "numerical_gradient"]
@@ -37,13 +38,15 @@ def linear_backward(grad_out: Tensor, x: Tensor, weight: Tensor) -> tuple[Tensor
     check_same_dtype("grad_out", grad_out, "x", x)
     out_features, in_features = weight.shape
     if x.shape[-1] != in_features:
-        raise ValueError(f"x must end in in_features={in_features} to match weight of shape "
-                         f"{tuple(weight.shape)}, got x of shape {tuple(x.shape)}")
+        raise ValueError(_("x must end in in_features={in_features} to match weight of shape "
+                           "{weight_shape}, got x of shape {x_shape}", in_features=in_features,
+                           weight_shape=tuple(weight.shape), x_shape=tuple(x.shape)))
     expected = (*x.shape[:-1], out_features)
     if tuple(grad_out.shape) != expected:
-        raise ValueError(f"grad_out must have the shape of the layer output {expected} "
-                         f"(x {tuple(x.shape)}, weight {tuple(weight.shape)}), "
-                         f"got {tuple(grad_out.shape)}")
+        raise ValueError(_("grad_out must have the shape of the layer output {expected} "
+                           "(x {x_shape}, weight {weight_shape}), got {shape}", expected=expected,
+                           x_shape=tuple(x.shape), weight_shape=tuple(weight.shape),
+                           shape=tuple(grad_out.shape)))
     g = grad_out.reshape(-1, out_features)  # (M, out), M = product of leading dims
     rows = x.reshape(-1, in_features)       # (M, in)
     return grad_out @ weight, g.T @ rows, g.sum(dim=0)
@@ -97,10 +100,11 @@ def numerical_gradient(f: Callable[[Tensor], Tensor | float], x: Tensor,
     difference has error O(eps**2); in float64, eps = 1e-6 balances that against rounding.
     """
     if not callable(f):
-        raise TypeError(f"f must be callable (a function of x returning a scalar), got {type(f).__name__}")
+        raise TypeError(_("f must be callable (a function of x returning a scalar), got {type}",
+                          type=type(f).__name__))
     check_tensor("x", x, floating=True)
     if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps}")
+        raise ValueError(_("eps must be positive, got {eps}", eps=eps))
     x64 = x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)
     grad = torch.zeros_like(x64)
     flat, flat_grad = x64.view(-1), grad.view(-1)  # views: editing flat edits x64
@@ -118,8 +122,8 @@ def numerical_gradient(f: Callable[[Tensor], Tensor | float], x: Tensor,
 def _scalar(value: Tensor | float) -> float:
     if isinstance(value, Tensor):
         if value.numel() != 1:
-            raise ValueError(f"f must return a scalar, got a tensor of shape {tuple(value.shape)}")
+            raise ValueError(_("f must return a scalar, got a tensor of shape {shape}", shape=tuple(value.shape)))
         return value.item()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise TypeError(f"f must return a scalar tensor or a float, got {type(value).__name__}")
+    raise TypeError(_("f must return a scalar tensor or a float, got {type}", type=type(value).__name__))

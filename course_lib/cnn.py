@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course_lib._checks import check_positive_int, check_same_dtype, check_tensor
+from course_lib.i18n import _
 
 __all__ = ["conv_output_size", "conv2d", "max_pool2d", "SmallCNN", "count_parameters"]
 
@@ -28,16 +29,18 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     check_positive_int("stride", stride)
     check_positive_int("padding", padding, allow_zero=True)
     if kernel_size > size + 2 * padding:
-        raise ValueError(f"kernel_size {kernel_size} does not fit in size {size} with padding "
-                         f"{padding} (padded size {size + 2 * padding})")
+        raise ValueError(_("kernel_size {kernel_size} does not fit in size {size} with padding "
+                           "{padding} (padded size {padded})", kernel_size=kernel_size, size=size,
+                           padding=padding, padded=size + 2 * padding))
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
 def _check_fits(x: Tensor, kernel: tuple[int, int], padding: int) -> None:
     padded = (x.shape[-2] + 2 * padding, x.shape[-1] + 2 * padding)
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
-        raise ValueError(f"kernel of size {kernel} is larger than the padded input {padded} "
-                         f"(x of shape {tuple(x.shape)}, padding {padding})")
+        raise ValueError(_("kernel of size {kernel} is larger than the padded input {padded} "
+                           "(x of shape {shape}, padding {padding})", kernel=kernel, padded=padded,
+                           shape=tuple(x.shape), padding=padding))
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
@@ -55,14 +58,16 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 
     n, c, h, w = x.shape
     out_channels, in_channels, kh, kw = weight.shape
     if in_channels != c:
-        raise ValueError(f"weight expects {in_channels} input channel(s) but x has {c}: "
-                         f"x of shape {tuple(x.shape)}, weight of shape {tuple(weight.shape)}")
+        raise ValueError(_("weight expects {in_channels} input channel(s) but x has {c}: "
+                           "x of shape {x_shape}, weight of shape {weight_shape}", in_channels=in_channels,
+                           c=c, x_shape=tuple(x.shape), weight_shape=tuple(weight.shape)))
     if bias is not None:
         check_tensor("bias", bias, ndim=1, floating=True)
         check_same_dtype("x", x, "bias", bias)
         if bias.shape[0] != out_channels:
-            raise ValueError(f"bias must have shape ({out_channels},), one per filter of weight "
-                             f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
+            raise ValueError(_("bias must have shape ({out_channels},), one per filter of weight "
+                               "{weight_shape}, got {shape}", out_channels=out_channels,
+                               weight_shape=tuple(weight.shape), shape=tuple(bias.shape)))
     _check_fits(x, (kh, kw), padding)
     h_out = conv_output_size(h, kh, stride, padding)
     w_out = conv_output_size(w, kw, stride, padding)
@@ -128,5 +133,5 @@ class SmallCNN(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars (requires_grad) in model; buffers such as BN statistics excluded."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(_("model must be a torch.nn.Module, got {type}", type=type(model).__name__))
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

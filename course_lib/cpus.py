@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from course_lib.i18n import _
+
 __all__ = ["available_cpus", "cgroup_cpu_quota", "other_running_tasks", "ThreadGovernor", "use_available_cpus"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -52,7 +54,7 @@ def _v2_quota(folder: Path) -> float | None:
     text = _read(folder / "cpu.max")  # "max 100000" (no limit) or "150000 100000"
     if text is None:
         return None
-    quota, _, period = text.partition(" ")
+    quota, _sep, period = text.partition(" ")
     if quota == "max":
         return None
     return int(quota) / int(period or 100000)
@@ -71,8 +73,8 @@ def cgroup_cpu_quota(cgroup_root: Path | str = CGROUP_ROOT,
         return None
     quotas = []
     for line in text.splitlines():
-        hierarchy, _, rest = line.partition(":")
-        controllers, _, group = rest.partition(":")
+        hierarchy, _sep, rest = line.partition(":")
+        controllers, _sep, group = rest.partition(":")
         if not hierarchy:
             continue
         if controllers == "":  # cgroup v2: mounted at root, or at root/unified on hybrid systems
@@ -117,8 +119,9 @@ class ThreadGovernor:
 
     def __init__(self, max_threads: int, window: int = 5, drift: float = 0.25, max_hold: int = 400):
         if max_threads < 1 or window < 2 or drift <= 0 or max_hold < window:
-            raise ValueError(f"need max_threads >= 1, window >= 2, drift > 0, max_hold >= window, "
-                             f"got {max_threads}, {window}, {drift}, {max_hold}")
+            raise ValueError(_("need max_threads >= 1, window >= 2, drift > 0, max_hold >= window, "
+                               "got {max_threads}, {window}, {drift}, {max_hold}", max_threads=max_threads,
+                               window=window, drift=drift, max_hold=max_hold))
         self.choices = sorted({max_threads, 1}, reverse=True)  # most threads first
         self.window, self.drift, self.max_hold = window, drift, max_hold
         self.best, self.trials, self.switches = max_threads, 0, 0

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from course_lib._checks import (check_in_range, check_positive, check_positive_int,
                                 check_same_dtype, check_same_shape, check_tensor)
+from course_lib.i18n import _
 
 __all__ = ["gd_step", "momentum_step", "rmsprop_step", "adam_step", "fit_line",
            "optimize_path", "rosenbrock", "bowl", "OPTIMIZERS"]
@@ -28,7 +29,7 @@ def _check_state(w: Tensor, **state: Tensor) -> None:
     check_tensor("w", w, floating=True)
     for name, x in state.items():
         if x is None and name == "grad":
-            raise TypeError("grad is None: call loss.backward() before taking a step")
+            raise TypeError(_("grad is None: call loss.backward() before taking a step"))
         check_tensor(name, x, floating=True)
         check_same_shape("w", w, name, x)
         check_same_dtype("w", w, name, x)
@@ -64,9 +65,9 @@ def momentum_step(w: Tensor, grad: Tensor, velocity: Tensor, lr: float, momentum
     check_in_range("momentum", momentum, 0, 1, high_inclusive=False)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        raise TypeError(_("nesterov must be True or False, got {value}", value=repr(nesterov)))
     if nesterov and momentum == 0:
-        raise ValueError("nesterov=True needs momentum > 0 (as in torch.optim.SGD), got momentum=0")
+        raise ValueError(_("nesterov=True needs momentum > 0 (as in torch.optim.SGD), got momentum=0"))
     grad = grad + weight_decay * w
     velocity = momentum * velocity + grad
     step = grad + momentum * velocity if nesterov else velocity
@@ -108,7 +109,7 @@ def adam_step(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, t: int, lr: float =
     check_positive_int("t", t)
     check_positive("lr", lr)
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        raise TypeError(_("betas must be a pair (beta1, beta2), got {value}", value=repr(betas)))
     beta1, beta2 = betas
     check_in_range("beta1", beta1, 0, 1, high_inclusive=False)
     check_in_range("beta2", beta2, 0, 1, high_inclusive=False)
@@ -134,12 +135,12 @@ def fit_line(x: Tensor, y: Tensor, lr: float = 0.1, steps: int = 1000) -> tuple[
     check_same_shape("x", x, "y", y)
     check_same_dtype("x", x, "y", y)
     if x.numel() == 0:
-        raise ValueError("x and y are empty: a line needs at least one point")
+        raise ValueError(_("x and y are empty: a line needs at least one point"))
     check_positive("lr", lr)
     check_positive_int("steps", steps, allow_zero=True)
     slope = torch.zeros((), dtype=x.dtype)
     intercept = torch.zeros((), dtype=x.dtype)
-    for _ in range(steps):
+    for _step in range(steps):
         error = slope * x + intercept - y  # (N,)
         slope, intercept = (gd_step(slope, 2 * (error * x).mean(), lr),
                             gd_step(intercept, 2 * error.mean(), lr))
@@ -157,8 +158,8 @@ def optimize_path(loss_fn: Callable[[Tensor], Tensor], start: Tensor | tuple[flo
     A diverging run is not stopped: its later rows are inf or nan.
     """
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; "
-                         f"expected one of {', '.join(OPTIMIZERS)}")
+        raise ValueError(_("unknown optimizer {optimizer}; expected one of {choices}",
+                           optimizer=repr(optimizer), choices=", ".join(OPTIMIZERS)))
     w = start if isinstance(start, Tensor) else torch.tensor(start, dtype=torch.float32)
     check_tensor("start", w, ndim=1, floating=True)
     check_positive_int("steps", steps, allow_zero=True)
@@ -169,7 +170,7 @@ def optimize_path(loss_fn: Callable[[Tensor], Tensor], start: Tensor | tuple[flo
         point = w.clone().requires_grad_(True)
         loss = loss_fn(point)
         if not isinstance(loss, Tensor) or loss.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar tensor, got {loss!r}")
+            raise ValueError(_("loss_fn must return a scalar tensor, got {loss}", loss=repr(loss)))
         (grad,) = torch.autograd.grad(loss, point)
         if optimizer == "gd":
             w = gd_step(w, grad, lr, **hyperparams)
@@ -186,8 +187,8 @@ def optimize_path(loss_fn: Callable[[Tensor], Tensor], start: Tensor | tuple[flo
 def _xy(xy: Tensor) -> tuple[Tensor, Tensor]:
     check_tensor("xy", xy, min_ndim=1, floating=True)
     if xy.shape[-1] != 2:
-        raise ValueError(f"xy must hold points (x, y) in its last dimension of size 2, "
-                         f"got shape {tuple(xy.shape)}")
+        raise ValueError(_("xy must hold points (x, y) in its last dimension of size 2, got shape {shape}",
+                           shape=tuple(xy.shape)))
     return xy[..., 0], xy[..., 1]
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from course_lib._checks import check_positive, check_real, check_tensor
+from course_lib.i18n import _
 
 __all__ = ["fan_in_and_fan_out", "calculate_gain", "xavier_uniform", "xavier_normal",
            "kaiming_uniform", "kaiming_normal", "linear_default", "norms_through_depth"]
@@ -35,8 +36,8 @@ def fan_in_and_fan_out(shape: Sequence[int]) -> tuple[int, int]:
     """
     shape = tuple(shape)
     if len(shape) < 2 or not all(isinstance(n, int) and n > 0 for n in shape):
-        raise ValueError(f"a weight shape must have at least 2 positive sizes (out, in, *kernel), "
-                         f"got {shape}")
+        raise ValueError(_("a weight shape must have at least 2 positive sizes (out, in, *kernel), got {shape}",
+                           shape=shape))
     receptive_field = math.prod(shape[2:])
     return shape[1] * receptive_field, shape[0] * receptive_field
 
@@ -57,13 +58,13 @@ def calculate_gain(nonlinearity: str, negative_slope: float | None = None) -> fl
         slope = 0.01 if negative_slope is None else negative_slope
         check_real("negative_slope", slope)
         return math.sqrt(2.0 / (1 + slope**2))
-    raise ValueError(f"unknown nonlinearity {nonlinearity!r}; expected one of "
-                     f"{', '.join(_LINEAR)}, tanh, relu, leaky_relu")
+    raise ValueError(_("unknown nonlinearity {nonlinearity}; expected one of {linear}, tanh, relu, leaky_relu",
+                       nonlinearity=repr(nonlinearity), linear=", ".join(_LINEAR)))
 
 
 def _empty(shape: Sequence[int], dtype: torch.dtype) -> Tensor:
     if not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating dtype such as torch.float32, got {dtype}")
+        raise TypeError(_("dtype must be a floating dtype such as torch.float32, got {dtype}", dtype=dtype))
     return torch.empty(tuple(shape), dtype=dtype)
 
 
@@ -92,7 +93,7 @@ def xavier_normal(shape: Sequence[int], gain: float = 1.0, generator: torch.Gene
 def _kaiming_std(shape: Sequence[int], a: float, mode: str, nonlinearity: str) -> float:
     fan_in, fan_out = fan_in_and_fan_out(shape)
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        raise ValueError(_("mode must be 'fan_in' or 'fan_out', got {mode}", mode=repr(mode)))
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
@@ -147,12 +148,13 @@ def norms_through_depth(x: Tensor, weights: Sequence[Tensor],
     for k, W in enumerate(weights):
         check_tensor(f"weights[{k}]", W, ndim=2, floating=True)
         if W.shape[1] != h.shape[1]:
-            raise ValueError(f"weights[{k}] has shape {tuple(W.shape)}, but its input has "
-                             f"{h.shape[1]} features: expected ({h.shape[1]} outputs, ...) before it")
+            raise ValueError(_("weights[{k}] has shape {shape}, but its input has "
+                               "{features} features: expected ({features} outputs, ...) before it",
+                               k=k, shape=tuple(W.shape), features=h.shape[1]))
         h = activation(h @ W.T)
         outputs.append(h)
     if not outputs:
-        raise ValueError("weights is empty: pass at least one layer")
+        raise ValueError(_("weights is empty: pass at least one layer"))
     grads = torch.autograd.grad(h.sum(), outputs)
     rms = [out.detach().pow(2).mean().sqrt().item() for out in outputs]
     return rms, [g.norm().item() for g in grads]

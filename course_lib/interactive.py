@@ -19,8 +19,10 @@ import matplotlib.pyplot as plt
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
+from course_lib.i18n import N_, _, shown
+
 # What a notebook shows in place of the controls where no kernel runs them (the widget's text/plain).
-PLACEHOLDER = "Run this cell to use the sliders and menus above the figure."
+PLACEHOLDER = N_("Run this cell to use the sliders and menus above the figure.")
 HIDPI = 2  # PNG pixels per screen pixel: sharp on HiDPI ("retina") screens, the same size elsewhere
 
 
@@ -72,7 +74,7 @@ class InteractiveFigure:
         # A plain line, not the repr HBox(children=(...)), where the widget cannot be shown
         display({"application/vnd.jupyter.widget-view+json": {
                     "version_major": 2, "version_minor": 0, "model_id": box.model_id},
-                 "text/plain": PLACEHOLDER}, raw=True)
+                 "text/plain": shown(PLACEHOLDER)}, raw=True)
         self.redraw()
         self._handle = display(self._png(), display_id=True)
         return self
@@ -89,9 +91,9 @@ def interactive_figure(draw: Callable[..., None], figsize: tuple[float, float] |
         interactive_figure(draw, slope=widgets.FloatSlider(value=1.0, min=-3, max=3))
     """
     if not controls:
-        raise ValueError("interactive_figure needs at least one control, e.g. slope=FloatSlider(...)")
+        raise ValueError(_("interactive_figure needs at least one control, e.g. slope=FloatSlider(...)"))
     for name, control in controls.items():
         if not isinstance(control, widgets.ValueWidget):
-            raise TypeError(f"control {name!r} must be an ipywidgets value widget (a slider, dropdown...), "
-                            f"got {type(control).__name__}")
+            raise TypeError(_("control {name} must be an ipywidgets value widget (a slider, dropdown...), "
+                              "got {type}", name=repr(name), type=type(control).__name__))
     return InteractiveFigure(draw, controls, figsize).show()

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from course_lib._checks import check_tensor
+from course_lib.i18n import _
 
 __all__ = ["nhwc_to_nchw", "nchw_to_nhwc", "conv2d_weight_from_keras", "linear_weight_from_keras",
            "copy_keras_weights"]
@@ -45,8 +46,8 @@ def linear_weight_from_keras(kernel: Tensor, hwc: Sequence[int] | None = None) -
         return kernel.T
     hwc = tuple(int(n) for n in hwc)
     if len(hwc) != 3 or hwc[0] * hwc[1] * hwc[2] != kernel.shape[0]:
-        raise ValueError(f"hwc must be (H, W, C) with H * W * C = the kernel's {kernel.shape[0]} input rows, "
-                         f"got {hwc}")
+        raise ValueError(_("hwc must be (H, W, C) with H * W * C = the kernel's {rows} input rows, got {hwc}",
+                           rows=kernel.shape[0], hwc=hwc))
     height, width, channels = hwc
     out = kernel.shape[1]
     # rows in Keras order (h, w, c) -> (c, h, w), the order of PyTorch's flatten(1) of (N, C, H, W)
@@ -63,8 +64,9 @@ def copy_keras_weights(keras_model: object, torch_model: nn.Module, flatten_hwc:
     keras_layers = [layer for layer in keras_model.layers if layer.get_weights()]
     torch_layers = [m for m in torch_model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     if len(keras_layers) != len(torch_layers):
-        raise ValueError(f"the Keras model has {len(keras_layers)} layers with weights, the PyTorch model "
-                         f"{len(torch_layers)} Conv2d/Linear layers: they must match one to one")
+        raise ValueError(_("the Keras model has {keras} layers with weights, the PyTorch model "
+                           "{torch} Conv2d/Linear layers: they must match one to one",
+                           keras=len(keras_layers), torch=len(torch_layers)))
     first_linear = True
     with torch.no_grad():
         for keras_layer, layer in zip(keras_layers, torch_layers):
@@ -75,7 +77,8 @@ def copy_keras_weights(keras_model: object, torch_model: nn.Module, flatten_hwc:
                 weight = linear_weight_from_keras(kernel, flatten_hwc if first_linear else None)
                 first_linear = False
             if weight.shape != layer.weight.shape:
-                raise ValueError(f"Keras layer {keras_layer.name!r} gives a weight of shape {tuple(weight.shape)}, "
-                                 f"but {layer} expects {tuple(layer.weight.shape)}")
+                raise ValueError(_("Keras layer {name} gives a weight of shape {shape}, but {layer} expects {expected}",
+                                   name=repr(keras_layer.name), shape=tuple(weight.shape), layer=layer,
+                                   expected=tuple(layer.weight.shape)))
             layer.weight.copy_(weight)
             layer.bias.copy_(bias)

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from course_lib._checks import check_labels, check_same_dtype, check_same_shape, check_tensor
+from course_lib.i18n import _
 
 __all__ = ["mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "log_softmax", "cross_entropy"]
@@ -27,9 +28,10 @@ def _check_pair(pred_name: str, pred: object, target: object) -> None:
         # The classic bug: integer class labels fed to BCELoss, which fails with PyTorch's
         # "Found dtype Long but expected Float".
         found = _DTYPE_NAMES.get(target.dtype, str(target.dtype))
-        raise TypeError(f"target must have a floating dtype like {pred_name}, got {target.dtype} "
-                        f"(PyTorch says 'Found dtype {found} but expected Float'); "
-                        f"convert the labels with target.float()")
+        raise TypeError(_("target must have a floating dtype like {pred_name}, got {dtype} "
+                          "(PyTorch says 'Found dtype {found} but expected Float'); "
+                          "convert the labels with target.float()", pred_name=pred_name, dtype=target.dtype,
+                          found=found))
     check_same_dtype(pred_name, pred, "target", target)
     check_same_shape(pred_name, pred, "target", target)
 
@@ -49,10 +51,10 @@ def binary_cross_entropy(prob: Tensor, target: Tensor) -> Tensor:
     _check_pair("prob", prob, target)
     if prob.numel() and not ((prob >= 0) & (prob <= 1)).all():
         bad = prob[~((prob >= 0) & (prob <= 1))][0].item()
-        raise ValueError(f"prob must lie in [0, 1] (PyTorch: 'all elements of input should be "
-                         f"between 0 and 1'), found {bad}. Raw model outputs (logits) are not "
-                         f"probabilities: apply sigmoid first, or better, pass the logits to "
-                         f"binary_cross_entropy_with_logits")
+        raise ValueError(_("prob must lie in [0, 1] (PyTorch: 'all elements of input should be "
+                           "between 0 and 1'), found {bad}. Raw model outputs (logits) are not "
+                           "probabilities: apply sigmoid first, or better, pass the logits to "
+                           "binary_cross_entropy_with_logits", bad=bad))
     # At prob == 0 or 1, log's slope is infinite and clamp's is 0: 0 * inf would make the
     # gradient nan. Routing those entries through log(1) keeps the value -100 and the gradient finite.
     inside_p, inside_1mp = prob > 0, prob < 1

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from course_lib._checks import check_positive_int, check_tensor
+from course_lib.i18n import _
 
 
 class MLP(nn.Module):
@@ -30,9 +31,9 @@ class MLP(nn.Module):
         check_positive_int("in_features", in_features)
         check_positive_int("out_features", out_features)
         if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
-            raise TypeError(f"hidden_sizes must be a list of layer widths such as [64, 32] "
-                            f"(or [] for no hidden layer), got {type(hidden_sizes).__name__} "
-                            f"{hidden_sizes!r}")
+            raise TypeError(_("hidden_sizes must be a list of layer widths such as [64, 32] "
+                              "(or [] for no hidden layer), got {type} {value}",
+                              type=type(hidden_sizes).__name__, value=repr(hidden_sizes)))
         for i, width in enumerate(hidden_sizes):
             check_positive_int(f"hidden_sizes[{i}]", width)
         self.in_features = in_features
@@ -53,24 +54,27 @@ class MLP(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.in_features:
             fix = ""
             if x.dim() > 2 and math.prod(x.shape[1:]) == self.in_features:
-                fix = "; flatten them first: x.flatten(1)"
+                fix = _("; flatten them first: x.flatten(1)")
             elif x.dim() == 1 and x.shape[0] == self.in_features:
-                fix = "; for a single example add a batch dimension: x.unsqueeze(0)"
-            raise ValueError(f"MLP expects x of shape {expected} (in_features={self.in_features}), "
-                             f"got shape {tuple(x.shape)}{fix}")
+                fix = _("; for a single example add a batch dimension: x.unsqueeze(0)")
+            raise ValueError(_("MLP expects x of shape {expected} (in_features={in_features}), got shape {shape}",
+                               expected=expected, in_features=self.in_features, shape=tuple(x.shape)) + fix)
         weight_dtype = self.layers[0].weight.dtype
         if x.dtype != weight_dtype:
-            raise TypeError(f"x has dtype {x.dtype} but the MLP's weights are {weight_dtype}; "
-                            f"convert one of them, e.g. x.to({weight_dtype})")
+            raise TypeError(_("x has dtype {dtype} but the MLP's weights are {weight_dtype}; "
+                              "convert one of them, e.g. x.to({weight_dtype})", dtype=x.dtype,
+                              weight_dtype=weight_dtype))
         return self.layers(x)
 
 
 def _unpack(batch: object) -> tuple[Tensor, Tensor]:
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-        raise TypeError(f"each batch from the loader must be a pair (x, y), got {type(batch).__name__}"
-                        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+        if isinstance(batch, (tuple, list)):
+            raise TypeError(_("each batch from the loader must be a pair (x, y), got {type} of length {length}",
+                              type=type(batch).__name__, length=len(batch)))
+        raise TypeError(_("each batch from the loader must be a pair (x, y), got {type}", type=type(batch).__name__))
     x, y = batch
-    return check_tensor("x (from the loader)", x), check_tensor("y (from the loader)", y)
+    return check_tensor(_("x (from the loader)"), x), check_tensor(_("y (from the loader)"), y)
 
 
 def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: Callable[[Tensor, Tensor], Tensor],
@@ -90,15 +94,15 @@ def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: Callable[[Tenso
         loss = loss_fn(model(x), y)
         if not isinstance(loss, Tensor) or loss.dim() != 0:
             shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
-            raise ValueError(f"loss_fn must return a scalar tensor (the mean over the batch), got "
-                             f"{shape}; use reduction='mean'")
+            raise ValueError(_("loss_fn must return a scalar tensor (the mean over the batch), got "
+                               "{shape}; use reduction='mean'", shape=shape))
         loss.backward()
         optimizer.step()
         total += loss.item() * x.shape[0]
         count += x.shape[0]
     if count == 0:
-        raise ValueError("the loader yielded no samples, so there is no average loss; "
-                         "is the dataset empty, or a one-shot iterator already used up?")
+        raise ValueError(_("the loader yielded no samples, so there is no average loss; "
+                           "is the dataset empty, or a one-shot iterator already used up?"))
     return total / count
 
 
@@ -127,14 +131,14 @@ def evaluate_accuracy(model: nn.Module, loader: Iterable) -> float:
                 x, y = _unpack(batch)
                 pred = _predictions(model(x))
                 if y.numel() != pred.shape[0]:
-                    raise ValueError(f"y must hold one label per sample, shape ({pred.shape[0]},), "
-                                     f"got shape {tuple(y.shape)}")
+                    raise ValueError(_("y must hold one label per sample, shape ({n},), got shape {shape}",
+                                       n=pred.shape[0], shape=tuple(y.shape)))
                 correct += (pred == y.reshape(-1)).sum().item()
                 count += pred.shape[0]
     finally:
         for module, was_training in modes:
             module.training = was_training
     if count == 0:
-        raise ValueError("the loader yielded no samples, so accuracy is undefined; "
-                         "is the dataset empty, or a one-shot iterator already used up?")
+        raise ValueError(_("the loader yielded no samples, so accuracy is undefined; "
+                           "is the dataset empty, or a one-shot iterator already used up?"))
     return correct / count

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from course_lib._checks import check_positive, check_positive_int, check_same_dtype, check_tensor
+from course_lib.i18n import _
 
 __all__ = ["linear", "perceptron", "logic_gate_weights", "perceptron_train", "xor_network"]
 
@@ -34,17 +35,19 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     check_same_dtype("x", x, "weight", weight)
     out_features, in_features = weight.shape
     if x.shape[-1] != in_features:
-        raise ValueError(f"x has {x.shape[-1]} features in its last dimension but weight expects "
-                         f"in_features={in_features}: x of shape {tuple(x.shape)}, weight of shape "
-                         f"{tuple(weight.shape)} (out_features, in_features)")
+        raise ValueError(_("x has {features} features in its last dimension but weight expects "
+                           "in_features={in_features}: x of shape {x_shape}, weight of shape "
+                           "{weight_shape} (out_features, in_features)", features=x.shape[-1],
+                           in_features=in_features, x_shape=tuple(x.shape), weight_shape=tuple(weight.shape)))
     y = x @ weight.T
     if bias is None:
         return y
     check_tensor("bias", bias, ndim=1, floating=True)
     check_same_dtype("x", x, "bias", bias)
     if bias.shape[0] != out_features:
-        raise ValueError(f"bias must have shape ({out_features},) to match weight of shape "
-                         f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
+        raise ValueError(_("bias must have shape ({out_features},) to match weight of shape "
+                           "{weight_shape}, got {shape}", out_features=out_features,
+                           weight_shape=tuple(weight.shape), shape=tuple(bias.shape)))
     return y + bias
 
 
@@ -67,14 +70,16 @@ def logic_gate_weights(gate: str) -> tuple[Tensor, Tensor]:
     {(0, 1), (1, 0)} from {(0, 0), (1, 1)}, so one perceptron cannot compute it.
     """
     if not isinstance(gate, str):
-        raise TypeError(f"gate must be a string such as 'AND', got {type(gate).__name__} {gate!r}")
+        raise TypeError(_("gate must be a string such as 'AND', got {type} {value}",
+                          type=type(gate).__name__, value=repr(gate)))
     name = gate.upper()
     if name == "XOR":
-        raise ValueError("XOR is not linearly separable: no single line puts (0, 1) and (1, 0) on "
-                         "one side and (0, 0) and (1, 1) on the other, so one perceptron cannot "
-                         "compute it. It needs a hidden layer: see xor_network()")
+        raise ValueError(_("XOR is not linearly separable: no single line puts (0, 1) and (1, 0) on "
+                           "one side and (0, 0) and (1, 1) on the other, so one perceptron cannot "
+                           "compute it. It needs a hidden layer: see xor_network()"))
     if name not in _GATES:
-        raise ValueError(f"unknown gate {gate!r}; expected one of {', '.join(_GATES)}")
+        raise ValueError(_("unknown gate {gate}; expected one of {choices}", gate=repr(gate),
+                           choices=", ".join(_GATES)))
     weight, bias = _GATES[name]
     return torch.tensor(weight), torch.tensor(bias)
 
@@ -96,14 +101,15 @@ def perceptron_train(X: Tensor, y: Tensor, lr: float = 1.0,
     check_positive("lr", lr)
     check_positive_int("epochs", epochs, allow_zero=True)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one label per row of X: X of shape {tuple(X.shape)} "
-                         f"needs y of shape ({X.shape[0]},), got {tuple(y.shape)}")
+        raise ValueError(_("y must have one label per row of X: X of shape {x_shape} "
+                           "needs y of shape ({n},), got {y_shape}", x_shape=tuple(X.shape), n=X.shape[0],
+                           y_shape=tuple(y.shape)))
     if not ((y == 0) | (y == 1)).all():
-        raise ValueError(f"labels y must be 0 or 1, found {sorted(set(y.tolist()) - {0, 1})[:5]}")
+        raise ValueError(_("labels y must be 0 or 1, found {found}", found=sorted(set(y.tolist()) - {0, 1})[:5]))
     weight = torch.zeros(1, X.shape[1], dtype=X.dtype)
     bias = torch.zeros(1, dtype=X.dtype)
     targets = y.to(X.dtype)
-    for _ in range(epochs):
+    for _epoch in range(epochs):
         mistakes = 0
         for x_i, y_i in zip(X, targets):
             error = y_i - perceptron(x_i, weight, bias)  # (1,): 0 when right, +1 or -1 when wrong

@@ -13,13 +13,14 @@ from torch import Tensor
 
 from course_lib._checks import (check_in_range, check_positive, check_positive_int, check_real,
                                check_same_shape, check_tensor)
+from course_lib.i18n import _
 
 
 def _checked_params(params: Iterable[Tensor]) -> list[Tensor]:
     params = list(params)  # model.parameters() is a generator: it can be walked only once
     if not params:
-        raise ValueError("params is empty; note that a generator such as model.parameters() "
-                         "is used up after one pass: call model.parameters() again")
+        raise ValueError(_("params is empty; note that a generator such as model.parameters() "
+                           "is used up after one pass: call model.parameters() again"))
     for i, p in enumerate(params):
         check_tensor(f"params[{i}]", p, floating=True)
     return params
@@ -83,8 +84,8 @@ class EarlyStopping:
     def step(self, val_loss: float | Tensor) -> bool:
         if isinstance(val_loss, Tensor):
             if val_loss.numel() != 1:
-                raise ValueError(f"val_loss must be a single number, got a tensor of shape "
-                                 f"{tuple(val_loss.shape)}")
+                raise ValueError(_("val_loss must be a single number, got a tensor of shape {shape}",
+                                   shape=tuple(val_loss.shape)))
             val_loss = val_loss.item()
         else:
             check_real("val_loss", val_loss)
@@ -105,7 +106,7 @@ def train_val_split(n: int, val_fraction: float, seed: int = 0) -> tuple[Tensor,
     check_positive_int("n", n, allow_zero=True)
     check_in_range("val_fraction", val_fraction, 0.0, 1.0)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+        raise TypeError(_("seed must be an int, got {type} {value}", type=type(seed).__name__, value=repr(seed)))
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_val = int(n * val_fraction)
     return perm[n_val:], perm[:n_val]

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from course_lib._checks import check_positive_int, check_tensor
+from course_lib.i18n import _
 from course_lib.training import predict
 
 from course_lib.style import COURSE_STYLE, DPI, FONT_SIZE, use_course_style  # noqa: F401 - the course's look
@@ -31,8 +32,8 @@ def _grid(n: int, ncols: int, cell: float = 1.1) -> tuple[Figure, list[Axes]]:
     """n image panels, ncols per row, no ticks; unused cells removed so the figure has exactly n axes."""
     check_positive_int("ncols", ncols)
     if not 1 <= n <= MAX_IMAGES:
-        raise ValueError(f"can show between 1 and {MAX_IMAGES} images, got {n}; "
-                         f"pass a slice such as images[:16]")
+        raise ValueError(_("can show between 1 and {max_images} images, got {n}; pass a slice such as images[:16]",
+                           max_images=MAX_IMAGES, n=n))
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows), dpi=DPI,
@@ -75,11 +76,11 @@ def plot_decision_boundary(model_or_fn, X: Tensor, y: Tensor, ax: Axes | None = 
     """
     X, y = _cpu("X", X, ndim=2), _cpu("y", y, ndim=1)
     if X.shape[1] != 2 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"X must have shape (N, 2) and y shape (N,), "
-                         f"got {tuple(X.shape)} and {tuple(y.shape)}")
+        raise ValueError(_("X must have shape (N, 2) and y shape (N,), got {x_shape} and {y_shape}",
+                           x_shape=tuple(X.shape), y_shape=tuple(y.shape)))
     check_positive_int("resolution", resolution)
     if ax is None:
-        _, ax = plt.subplots(figsize=(4, 4), dpi=DPI)
+        ax = plt.subplots(figsize=(4, 4), dpi=DPI)[1]
     low, high = X.amin(dim=0), X.amax(dim=0)
     margin = 0.1 * (high - low) + 1e-3
     dtype = X.dtype
@@ -111,13 +112,14 @@ def show_images(images: Tensor, labels: Tensor | None = None, predictions: Tenso
     images = _cpu("images", images, ndim=(3, 4))
     if images.dim() == 4:
         if images.shape[1] not in (1, 3):
-            raise ValueError(f"images must have 1 or 3 channels, got shape {tuple(images.shape)}")
+            raise ValueError(_("images must have 1 or 3 channels, got shape {shape}", shape=tuple(images.shape)))
         images = images.permute(0, 2, 3, 1)  # (N, C, H, W) -> (N, H, W, C), as imshow wants
         images = images[..., 0] if images.shape[-1] == 1 else images
     n = images.shape[0]
     for name, t in (("labels", labels), ("predictions", predictions)):
         if t is not None and _cpu(name, t, ndim=1).shape[0] != n:
-            raise ValueError(f"{name} must have shape ({n},), one per image, got {tuple(t.shape)}")
+            raise ValueError(_("{name} must have shape ({n},), one per image, got {shape}",
+                               name=name, n=n, shape=tuple(t.shape)))
     fig, axes = _grid(n, ncols)
     for i, ax in enumerate(axes):
         image = images[i]
@@ -141,12 +143,12 @@ def plot_confusion_matrix(cm: Tensor, class_names=None, ax: Axes | None = None) 
     cm = _cpu("cm", cm, ndim=2)
     C = cm.shape[0]
     if cm.shape[1] != C:
-        raise ValueError(f"cm must be square (C, C), got shape {tuple(cm.shape)}")
+        raise ValueError(_("cm must be square (C, C), got shape {shape}", shape=tuple(cm.shape)))
     names = [str(c) for c in (class_names if class_names is not None else range(C))]
     if len(names) != C:
-        raise ValueError(f"class_names must name all {C} classes, got {len(names)}")
+        raise ValueError(_("class_names must name all {C} classes, got {got}", C=C, got=len(names)))
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.5 * C + 1.5, 0.5 * C + 1.2), dpi=DPI)
+        ax = plt.subplots(figsize=(0.5 * C + 1.5, 0.5 * C + 1.2), dpi=DPI)[1]
     ax.imshow(cm.numpy(), cmap="Blues")
     threshold = cm.max().item() / 2  # white text on dark cells
     for i in range(C):
@@ -168,7 +170,8 @@ def show_filters(weight: Tensor, in_channel: int = 0, ncols: int = 8) -> Figure:
     """
     weight = _cpu("weight", weight, ndim=4)
     if not 0 <= in_channel < weight.shape[1]:
-        raise ValueError(f"in_channel must be in [0, {weight.shape[1]}), got {in_channel}")
+        raise ValueError(_("in_channel must be in [0, {channels}), got {in_channel}",
+                           channels=weight.shape[1], in_channel=in_channel))
     kernels = weight[:, in_channel]  # (out, kh, kw)
     limit = kernels.abs().max().item() or 1.0
     fig, axes = _grid(kernels.shape[0], ncols, cell=0.8)
@@ -182,8 +185,8 @@ def show_feature_maps(maps: Tensor, ncols: int = 8) -> Figure:
     maps = _cpu("maps", maps, ndim=(3, 4))
     if maps.dim() == 4:
         if maps.shape[0] != 1:
-            raise ValueError(f"maps must hold one sample, (1, C, H, W), got shape {tuple(maps.shape)}; "
-                             f"pick one with maps[:1]")
+            raise ValueError(_("maps must hold one sample, (1, C, H, W), got shape {shape}; pick one with maps[:1]",
+                               shape=tuple(maps.shape)))
         maps = maps[0]
     fig, axes = _grid(maps.shape[0], ncols, cell=0.9)
     for ax, fmap in zip(axes, maps):

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from course_lib._checks import check_positive_int
 from course_lib.cnn import SmallCNN
 from course_lib.data import TensorLoader, load_mnist
+from course_lib.i18n import _
 from course_lib.mlp import MLP, evaluate_accuracy
 from course_lib.training import show_progress
 
@@ -35,7 +36,7 @@ class TrainResult:
 
     def seconds_to(self, accuracy: float) -> float | None:
         """Training seconds at the first checkpoint reaching `accuracy`, or None if none did."""
-        return next((s for s, _, acc in self.checkpoints if acc >= accuracy), None)
+        return next((s for s, _batches, acc in self.checkpoints if acc >= accuracy), None)
 
 
 def sgd_one_cycle(model: nn.Module, total_steps: int, max_lr: float = 0.1, weight_decay: float = 5e-4):
@@ -77,7 +78,7 @@ def train_with_checkpoints(model: nn.Module, loader, optimizer, scheduler, epoch
     """
     check_positive_int("epochs", epochs)
     if scheduler_step not in ("batch", "epoch"):
-        raise ValueError(f'scheduler_step must be "batch" or "epoch", got {scheduler_step!r}')
+        raise ValueError(_('scheduler_step must be "batch" or "epoch", got {value}', value=repr(scheduler_step)))
     train_seconds, batches, checkpoints = 0.0, 0, []
 
     def checkpoint() -> bool:
@@ -89,7 +90,7 @@ def train_with_checkpoints(model: nn.Module, loader, optimizer, scheduler, epoch
     model.train()
     total = epochs * len(loader) if hasattr(loader, "__len__") else None
     with tqdm(total=total, desc="training", unit="batch", disable=not show_progress(progress)) as bar:
-        for _ in range(epochs):
+        for _epoch in range(epochs):
             start = time.perf_counter()
             for x, y in loader:
                 optimizer.zero_grad()

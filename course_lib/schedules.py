@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from course_lib._checks import check_in_range, check_positive, check_positive_int
+from course_lib.i18n import _
 
 __all__ = ["step_lr", "cosine_lr", "one_cycle_lr", "one_cycle_momentum"]
 
@@ -45,8 +46,8 @@ def cosine_lr(t: int, lr: float, total_steps: int, min_lr: float = 0.0) -> float
     check_positive_int("total_steps", total_steps)
     check_positive("min_lr", min_lr, allow_zero=True)
     if t > total_steps:
-        raise ValueError(f"t must be at most total_steps = {total_steps}, got {t} "
-                         f"(the cosine would rise again after its minimum)")
+        raise ValueError(_("t must be at most total_steps = {total_steps}, got {t} "
+                           "(the cosine would rise again after its minimum)", total_steps=total_steps, t=t))
     return _cosine(lr, min_lr, t / total_steps)
 
 
@@ -56,11 +57,12 @@ def _one_cycle_phase(t: int, total_steps: int, pct_start: float) -> tuple[int, f
     check_positive_int("total_steps", total_steps)
     check_in_range("pct_start", pct_start, 0, 1, high_inclusive=False)
     if pct_start * total_steps < 2:
-        raise ValueError(f"pct_start * total_steps must be at least 2 so the warm-up has two steps, "
-                         f"got {pct_start} * {total_steps} = {pct_start * total_steps}")
+        raise ValueError(_("pct_start * total_steps must be at least 2 so the warm-up has two steps, "
+                           "got {pct_start} * {total_steps} = {product}", pct_start=pct_start,
+                           total_steps=total_steps, product=pct_start * total_steps))
     if t >= total_steps:
-        raise ValueError(f"t must be below total_steps = {total_steps}, got {t} "
-                         f"(the cycle ends at step total_steps - 1)")
+        raise ValueError(_("t must be below total_steps = {total_steps}, got {t} "
+                           "(the cycle ends at step total_steps - 1)", total_steps=total_steps, t=t))
     # the same step boundaries as torch.optim.lr_scheduler.OneCycleLR (three_phase=False)
     warm_end = float(pct_start * total_steps) - 1
     last = float(total_steps - 1)

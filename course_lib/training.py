@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from course_lib._checks import check_labels, check_positive_int, check_tensor
+from course_lib.i18n import _
 
 
 def show_progress(progress: bool | None = None) -> bool:
@@ -46,8 +47,8 @@ class History:
 
 def _batch(batch: object, device: torch.device | None) -> tuple[Tensor, Tensor]:
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-        raise TypeError(f"each batch from the loader must be a pair (x, y), got {type(batch).__name__}")
-    x, y = check_tensor("x (from the loader)", batch[0]), check_tensor("y (from the loader)", batch[1])
+        raise TypeError(_("each batch from the loader must be a pair (x, y), got {type}", type=type(batch).__name__))
+    x, y = check_tensor(_("x (from the loader)"), batch[0]), check_tensor(_("y (from the loader)"), batch[1])
     return (x, y) if device is None else (x.to(device), y.to(device))
 
 
@@ -63,23 +64,24 @@ def _classes(out: Tensor) -> Tensor:
         return out.argmax(dim=1)
     if out.dim() == 1 or (out.dim() == 2 and out.shape[1] == 1):
         return (out.reshape(-1) > 0).long()
-    raise ValueError(f"model outputs must be logits of shape (N, C), (N, 1) or (N,), "
-                     f"got shape {tuple(out.shape)}")
+    raise ValueError(_("model outputs must be logits of shape (N, C), (N, 1) or (N,), got shape {shape}",
+                       shape=tuple(out.shape)))
 
 
 def _count_correct(out: Tensor, y: Tensor) -> float:
     """Number of correct predictions in a batch; nan when y holds regression targets, not labels."""
     if out.shape[0] != y.shape[0]:
-        raise ValueError(f"model output and y disagree on the batch size: output of shape "
-                         f"{tuple(out.shape)}, y of shape {tuple(y.shape)}")
+        raise ValueError(_("model output and y disagree on the batch size: output of shape "
+                           "{out_shape}, y of shape {y_shape}", out_shape=tuple(out.shape), y_shape=tuple(y.shape)))
     if out.dim() == 2 and out.shape[1] > 1:
         if y.is_floating_point() and y.shape == out.shape:
             return math.nan  # several regression outputs (or soft labels): no single class to match
         check_labels("y", y, out.shape[1], out.shape[0])
         return (out.argmax(dim=1) == y).sum().item()
     if y.numel() != out.shape[0]:
-        raise ValueError(f"a single logit per sample needs one target per sample, got output of "
-                         f"shape {tuple(out.shape)} and y of shape {tuple(y.shape)}")
+        raise ValueError(_("a single logit per sample needs one target per sample, got output of "
+                           "shape {out_shape} and y of shape {y_shape}", out_shape=tuple(out.shape),
+                           y_shape=tuple(y.shape)))
     y = y.reshape(-1)
     if y.is_floating_point() and not ((y == 0) | (y == 1)).all():
         return math.nan  # continuous targets: accuracy means nothing
@@ -97,8 +99,8 @@ def _run_epoch(model, loader, loss_fn, optimizer, scheduler, bar) -> tuple[float
         out = model(x)
         loss = loss_fn(out, y) if loss_fn is not None else None
         if loss is not None and (not isinstance(loss, Tensor) or loss.dim() != 0):
-            raise ValueError("loss_fn must return a scalar tensor (the mean over the batch); "
-                             "use reduction='mean'")
+            raise ValueError(_("loss_fn must return a scalar tensor (the mean over the batch); "
+                               "use reduction='mean'"))
         if optimizer is not None:
             loss.backward()
             optimizer.step()
@@ -113,8 +115,8 @@ def _run_epoch(model, loader, loss_fn, optimizer, scheduler, bar) -> tuple[float
                             refresh=False)  # drawn at the bar's own pace, not every batch
             bar.update(1)
     if count == 0:
-        raise ValueError("the loader yielded no samples; is the dataset empty, "
-                         "or a one-shot iterator already used up?")
+        raise ValueError(_("the loader yielded no samples; is the dataset empty, "
+                           "or a one-shot iterator already used up?"))
     return total_loss / count, correct / count
 
 
@@ -144,9 +146,9 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable, optimizer: 
     notebook (`show_progress`), `progress=False` hides it and `True` forces it.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        raise TypeError(_("model must be an nn.Module, got {type}", type=type(model).__name__))
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(_("optimizer must be a torch.optim.Optimizer, got {type}", type=type(optimizer).__name__))
     check_positive_int("epochs", epochs)
     history = History()
     for epoch in range(epochs):

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from course_lib._checks import check_positive_int, check_tensor
+from course_lib.i18n import _
 
 
 class TensorLoader:
@@ -26,12 +27,13 @@ class TensorLoader:
         check_tensor("X", X, min_ndim=1)
         check_tensor("y", y, min_ndim=1)
         if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X and y must hold the same number of samples (first dimension), "
-                             f"got X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)}")
+            raise ValueError(_("X and y must hold the same number of samples (first dimension), "
+                               "got X of shape {x_shape} and y of shape {y_shape}",
+                               x_shape=tuple(X.shape), y_shape=tuple(y.shape)))
         check_positive_int("batch_size", batch_size)
         if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, "
-                            f"got {type(generator).__name__}")
+            raise TypeError(_("generator must be a torch.Generator or None, got {type}",
+                              type=type(generator).__name__))
         self.X, self.y, self.batch_size = X, y, batch_size
         self.shuffle, self.generator, self.drop_last = shuffle, generator, drop_last
         self.dataset = torch.utils.data.TensorDataset(X, y)  # so len(loader.dataset) works

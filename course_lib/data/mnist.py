@@ -17,6 +17,9 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from course_lib.i18n import _
+
 MNIST_MEAN = 0.1307  # mean and std of the training pixels scaled to [0, 1]
 MNIST_STD = 0.3081
 CLASSES = tuple(str(digit) for digit in range(10))
@@ -51,9 +54,10 @@ def _parse_idx_header(data: bytes, path: object, ndim: int) -> tuple[int, ...]:
     """Shape in an IDX header: magic 0x0000 08 <ndim> (08 = unsigned bytes), then ndim big-endian sizes."""
     magic = 0x0800 + ndim  # 2049 for labels, 2051 for images
     if len(data) < 4 + 4 * ndim or struct.unpack(">I", data[:4])[0] != magic:
-        found = struct.unpack(">I", data[:4])[0] if len(data) >= 4 else "nothing"
-        raise ValueError(f"{path} is not an IDX file with {ndim} dimension(s): expected magic "
-                         f"number {magic}, found {found}; delete it and load again")
+        found = struct.unpack(">I", data[:4])[0] if len(data) >= 4 else _("nothing")
+        raise ValueError(_("{path} is not an IDX file with {ndim} dimension(s): expected magic "
+                           "number {magic}, found {found}; delete it and load again", path=path, ndim=ndim,
+                           magic=magic, found=found))
     return struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
 
 
@@ -65,13 +69,14 @@ def _read_idx(path: str, ndim: int) -> Tensor:
         with opener(path, "rb") as f:
             data = f.read()
     except (OSError, EOFError, zlib.error) as err:  # EOFError: gzip stream cut short
-        raise ValueError(f"{path} cannot be read ({err}); it is probably truncated or corrupt: "
-                         f"delete it and load again") from err
+        raise ValueError(_("{path} cannot be read ({error}); it is probably truncated or corrupt: "
+                           "delete it and load again", path=path, error=err)) from err
     shape = _parse_idx_header(data, path, ndim)
     offset = 4 + 4 * ndim
     if len(data) != offset + math.prod(shape):
-        raise ValueError(f"{path} is truncated or corrupt: its header promises shape {shape} "
-                         f"({offset + math.prod(shape)} bytes), the file holds {len(data)} bytes")
+        raise ValueError(_("{path} is truncated or corrupt: its header promises shape {shape} "
+                           "({promised} bytes), the file holds {held} bytes", path=path, shape=shape,
+                           promised=offset + math.prod(shape), held=len(data)))
     # bytearray: torch.frombuffer wants a writable buffer
     return torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=offset).reshape(shape)
 
@@ -79,12 +84,14 @@ def _read_idx(path: str, ndim: int) -> Tensor:
 def _not_found(err: Exception) -> DatasetNotFoundError:
     data = os.environ.get("COURSE_DATA_DIR")
     searched = "\n".join(f"  {root / 'MNIST' / 'raw'}" for root in _roots())
-    return DatasetNotFoundError(
-        f"MNIST not found. COURSE_DATA_DIR is {'set to ' + repr(data) if data else 'not set'}.\n"
-        f"Searched these folders:\n{searched}\nfor the files (each may also end in .gz): "
-        f"{', '.join(MNIST_FILES)}.\nDownloading them into the cache {cache_dir()} failed: {err}\n"
-        f"Fix: set COURSE_DATA_DIR to a folder holding MNIST/raw/<those files> (torchvision's "
-        f"layout), or allow network access so torchvision can download them.")
+    return DatasetNotFoundError("\n".join([
+        _("MNIST not found. COURSE_DATA_DIR is set to {path}.", path=repr(data)) if data
+        else _("MNIST not found. COURSE_DATA_DIR is not set."),
+        _("Searched these folders:\n{folders}\nfor the files (each may also end in .gz): {files}.",
+          folders=searched, files=", ".join(MNIST_FILES)),
+        _("Downloading them into the cache {cache} failed: {error}", cache=cache_dir(), error=err),
+        _("Fix: set COURSE_DATA_DIR to a folder holding MNIST/raw/<those files> (torchvision's "
+          "layout), or allow network access so torchvision can download them.")]))
 
 
 def _download(root: Path) -> None:
@@ -110,13 +117,15 @@ def load_mnist(train: bool = True, normalize: bool = True,
         _download(cache_dir())
         paths = [_locate(f"{split}-images-idx3-ubyte"), _locate(f"{split}-labels-idx1-ubyte")]
         if None in paths:
-            raise _not_found(FileNotFoundError("the download left no files"))
+            raise _not_found(FileNotFoundError(_("the download left no files")))
     images, labels = _read_idx(str(paths[0]), 3), _read_idx(str(paths[1]), 1)
     largest = labels.max().item() if labels.numel() else 0
     if images.shape[1:] != (28, 28) or images.shape[0] != labels.shape[0] or largest > 9:
-        raise ValueError(f"{paths[0]} and {paths[1]} are not MNIST: images of shape "
-                         f"{tuple(images.shape)} (expected (N, 28, 28)), labels of shape "
-                         f"{tuple(labels.shape)} with largest label {largest}")
+        raise ValueError(_("{images_path} and {labels_path} are not MNIST: images of shape "
+                           "{images_shape} (expected (N, 28, 28)), labels of shape "
+                           "{labels_shape} with largest label {largest}", images_path=paths[0],
+                           labels_path=paths[1], images_shape=tuple(images.shape),
+                           labels_shape=tuple(labels.shape), largest=largest))
     x = images.unsqueeze(1).float().div_(255)  # (N, 28, 28) -> (N, 1, 28, 28); a new tensor
     if normalize:
         x = x.sub_(MNIST_MEAN).div_(MNIST_STD)
@@ -150,7 +159,7 @@ def _unpacked_root() -> Path:
         if _idx_complete(target):
             continue
         if source == target:  # e.g. an unpacking that was interrupted
-            raise ValueError(f"{target} is truncated or corrupt: delete it and try again")
+            raise ValueError(_("{path} is truncated or corrupt: delete it and try again", path=target))
         partial = raw / f"{name}.partial-{os.getpid()}"
         opener = gzip.open if source.suffix == ".gz" else open
         with opener(source, "rb") as src, open(partial, "wb") as dst:

@@ -8,13 +8,14 @@ import torch
 from torch import Tensor
 
 from course_lib._checks import check_in_range, check_positive_int
+from course_lib.i18n import _
 
 
 def _generator(n: int, noise: float, seed: int, noise_name: str = "noise") -> torch.Generator:
     check_positive_int("n", n)
     check_in_range(noise_name, noise, 0.0, math.inf)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+        raise TypeError(_("seed must be an int, got {type} {value}", type=type(seed).__name__, value=repr(seed)))
     return torch.Generator().manual_seed(seed)
 
 
@@ -87,7 +88,7 @@ def noisy_polynomial(n: int = 30, coeffs: tuple[float, ...] = (1.0, -2.0, 0.0, 3
     """
     g = _generator(n, noise, seed)
     if len(coeffs) == 0:
-        raise ValueError("coeffs must hold at least one coefficient (the constant term)")
+        raise ValueError(_("coeffs must hold at least one coefficient (the constant term)"))
     x = 2 * torch.rand(n, generator=g, dtype=torch.float64) - 1
     y = sum(c * x**k for k, c in enumerate(coeffs))
     y = y + noise * torch.randn(n, generator=g, dtype=torch.float64)
