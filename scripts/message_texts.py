@@ -16,11 +16,20 @@ as matplotlib sets them. In a label's f-string any expression may stand in brace
 from __future__ import annotations
 
 import ast
+import datetime
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-MARKERS = {"_", "N_"}
+from babel.messages.catalog import Catalog
+
+from course_lib.exercise_rules import GRADED_TOPIC
+from course_lib.figure_language import CONTEXT
+
+ROOT = Path(__file__).resolve().parents[1]
+HIDDEN_TESTS = ROOT / "course_grader" / "hidden_tests"
+MESSAGE = "a message"  # the extracted comment of a catalog entry that is a message, not a notebook's text
+LABEL = "a figure's label"  # ... that is a word a figure draws (msgctxt "figure")
 HINT_KEYS = {"hint", "grad_hint", "connect_hint"}
 LABEL_CALLS = {"set_xlabel", "set_ylabel", "set_title", "xlabel", "ylabel", "title", "suptitle", "set_label",
                "annotate", "text"}
@@ -132,3 +141,43 @@ def texts_of_file(path: Path) -> Iterator[Text]:
         yield from texts_of_template(source)
     else:
         yield from texts_of_code(source, path.name)
+
+
+# Which catalog a text goes in: scripts/translations.py builds the catalogs with these.
+
+def new_catalog(created: datetime.datetime, header: str) -> Catalog:
+    return Catalog(project="dl-fundamentals", fuzzy=False, creation_date=created, header_comment=header)
+
+
+def add_texts(catalog: Catalog, texts, where: str) -> None:
+    for text, line in texts:
+        catalog.add(text, locations=[(where, line)], auto_comments=[MESSAGE])
+
+
+def add_labels(catalog: Catalog, labels, where: str) -> None:
+    for text, line in labels:
+        catalog.add(text, locations=[(where, line)], auto_comments=[LABEL], context=CONTEXT)
+
+
+def hidden_test_files(topic: str) -> list[Path]:
+    """The hidden tests of a topic: its module or package, and modules named after its graded names."""
+    names = [topic, *(name for name, of in GRADED_TOPIC.items() if of == topic)]
+    found = [HIDDEN_TESTS / f"{name}.py" for name in names if (HIDDEN_TESTS / f"{name}.py").exists()]
+    return found + (sorted((HIDDEN_TESTS / topic).glob("*.py")) if (HIDDEN_TESTS / topic).is_dir() else [])
+
+
+def message_files() -> list[Path]:
+    """Where course_lib's and the grader's own messages are: everything but the topics' hidden tests."""
+    of_topics = {path for topic in set(GRADED_TOPIC.values()) for path in hidden_test_files(topic)}
+    return [path for path in sorted([*(ROOT / "course_lib").rglob("*.py"), *(ROOT / "course_grader").rglob("*.py"),
+                                     *(ROOT / "course_grader" / "templates").rglob("*.j2")])
+            if path not in of_topics and "egg-info" not in str(path)]
+
+
+def messages_template(catalog: Catalog) -> Catalog:
+    """catalog, empty, with course_lib's and the grader's messages added."""
+    for path in message_files():
+        add_texts(catalog, texts_of_file(path), path.relative_to(ROOT).as_posix())
+        if path.suffix == ".py" and path.is_relative_to(ROOT / "course_lib"):
+            add_labels(catalog, labels_of_code(path.read_text(encoding="utf-8")), path.relative_to(ROOT).as_posix())
+    return catalog

@@ -34,10 +34,9 @@ from babel.messages.pofile import read_po, write_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from course_config import LESSONS, SETUP_CELL, setup_cell  # noqa: E402
-from message_texts import labels_of_code, texts_of_code, texts_of_file  # noqa: E402
+from message_texts import (LABEL, MESSAGE, add_labels, add_texts, hidden_test_files,  # noqa: E402
+                           labels_of_code, messages_template, new_catalog, texts_of_code, texts_of_file)
 
-from course_lib.exercise_rules import GRADED_TOPIC  # noqa: E402
-from course_lib.figure_language import CONTEXT  # noqa: E402
 from course_lib.i18n import DOMAIN, LOCALE_DIR  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,9 +44,6 @@ LANGUAGES = ("zh",)
 FENCE = re.compile(r"^(```|~~~)")
 CREATED = datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc)  # fixed: an update changes texts only
 HEADER = "# The course's texts, translated: edit the msgstr lines (scripts/translations.py; translations/README.md)."
-MESSAGE = "a message"  # the extracted comment of a catalog entry that is a message, not a notebook's text
-LABEL = "a figure's label"  # ... that is a word a figure draws (msgctxt "figure")
-HIDDEN_TESTS = ROOT / "course_grader" / "hidden_tests"
 
 
 def lessons(language: str) -> list[tuple[Path, Path, Path]]:
@@ -86,49 +82,10 @@ def translatable(block: str) -> bool:
     return bool(re.search(r"[A-Za-z]{2}", prose))
 
 
-def new_catalog() -> Catalog:
-    return Catalog(project="dl-fundamentals", fuzzy=False, creation_date=CREATED, header_comment=HEADER)
-
-
-def add_texts(catalog: Catalog, texts, where: str) -> None:
-    for text, line in texts:
-        catalog.add(text, locations=[(where, line)], auto_comments=[MESSAGE])
-
-
-def add_labels(catalog: Catalog, labels, where: str) -> None:
-    for text, line in labels:
-        catalog.add(text, locations=[(where, line)], auto_comments=[LABEL], context=CONTEXT)
-
-
-def hidden_test_files(topic: str) -> list[Path]:
-    """The hidden tests of a topic: its module or package, and modules named after its graded names."""
-    names = [topic, *(name for name, of in GRADED_TOPIC.items() if of == topic)]
-    found = [HIDDEN_TESTS / f"{name}.py" for name in names if (HIDDEN_TESTS / f"{name}.py").exists()]
-    return found + (sorted((HIDDEN_TESTS / topic).glob("*.py")) if (HIDDEN_TESTS / topic).is_dir() else [])
-
-
-def message_files() -> list[Path]:
-    """Where course_lib's and the grader's own messages are: everything but the topics' hidden tests."""
-    of_topics = {path for topic in set(GRADED_TOPIC.values()) for path in hidden_test_files(topic)}
-    return [path for path in sorted([*(ROOT / "course_lib").rglob("*.py"), *(ROOT / "course_grader").rglob("*.py"),
-                                     *(ROOT / "course_grader" / "templates").rglob("*.j2")])
-            if path not in of_topics and "egg-info" not in str(path)]
-
-
-def messages_template() -> Catalog:
-    """A catalog of course_lib's and the grader's messages, empty."""
-    catalog = new_catalog()
-    for path in message_files():
-        add_texts(catalog, texts_of_file(path), path.relative_to(ROOT).as_posix())
-        if path.suffix == ".py" and path.is_relative_to(ROOT / "course_lib"):
-            add_labels(catalog, labels_of_code(path.read_text(encoding="utf-8")), path.relative_to(ROOT).as_posix())
-    return catalog
-
-
 def template(notebook: Path) -> Catalog:
     """A catalog of every translatable block of the notebook's markdown cells, empty; for an exercise
     also the hints of its tests, visible (its code cells) and hidden."""
-    catalog = new_catalog()
+    catalog = new_catalog(CREATED, HEADER)
     nb = nbformat.read(notebook, as_version=4)
     where = notebook.relative_to(ROOT).as_posix()
     for index, cell in enumerate(nb.cells):
@@ -145,6 +102,11 @@ def template(notebook: Path) -> Catalog:
         for path in hidden_test_files(notebook.stem.split("_", 1)[1]):
             add_texts(catalog, texts_of_file(path), path.relative_to(ROOT).as_posix())
     return catalog
+
+
+def messages_source() -> Catalog:
+    """The texts of messages.po: course_lib's and the grader's messages, untranslated."""
+    return messages_template(new_catalog(CREATED, HEADER))
 
 
 def read(path: Path, language: str) -> Catalog:
@@ -233,7 +195,7 @@ def compiled(language: str) -> bytes:
 def update(language: str) -> None:
     for notebook, po, _ in lessons(language):
         write(updated(template(notebook), po, language), po)
-    write(updated(messages_template(), messages_po(language), language), messages_po(language))
+    write(updated(messages_source(), messages_po(language), language), messages_po(language))
 
 
 def build(language: str) -> None:
