@@ -34,7 +34,9 @@ _spoken: list[str] = []  # the languages of `speaking`, innermost last
 def language() -> str:
     """The language messages are shown in: "en" or a catalog's ("zh" for COURSE_LANG=zh_CN too)."""
     chosen = _spoken[-1] if _spoken else os.environ.get("COURSE_LANG", "")
-    return chosen.strip().split("_")[0].split("-")[0].lower() or SOURCE_LANGUAGE
+    code = chosen.strip().split("_")[0].split("-")[0].lower()
+    # a language code names a catalog's folder: anything else (a path, say) is English
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else SOURCE_LANGUAGE
 
 
 @contextlib.contextmanager

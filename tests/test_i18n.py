@@ -59,8 +59,11 @@ def test_english_is_the_source_and_placeholders_are_filled_after_translation():
 def test_course_lang_chooses_the_language(monkeypatch, value):
     monkeypatch.setenv("COURSE_LANG", value)
     assert i18n.language() == "zh"
-    monkeypatch.setenv("COURSE_LANG", "")
-    assert i18n.language() == "en"
+    for other in ("", "en_US", "../../tmp/x", "zh/../../x", "C.UTF-8"):
+        monkeypatch.setenv("COURSE_LANG", other)
+        assert i18n.language() == "en", other
+    with speaking("/tmp/evil"):
+        assert i18n.language() == "en"
 
 
 @pytest.mark.parametrize("po", catalogs(), ids=lambda p: p.relative_to(ROOT).as_posix())
