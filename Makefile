@@ -30,7 +30,8 @@ lab: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --notebook-dir=. notebooks/01_neurons.ipynb \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# Debian's Chromium (browser test) and PostgreSQL (gradebook test); nothing to do when they are there.
+# Debian's Chromium (browser test), PostgreSQL (gradebook test), the cgroup v2 guest and fonts-noto-cjk
+# (Chinese figures); nothing to do when they are there.
 system-deps:
 	bash scripts/install_system_deps.sh
 
