@@ -29,7 +29,7 @@ FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
               "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/System/Library/Fonts/PingFang.ttc",
               "C:/Windows/Fonts/msyh.ttc", "C:/Windows/Fonts/simhei.ttf")
 _set_text = Text.set_text  # matplotlib's own, kept to put back
-_state: dict = {"language": "en", "sans-serif": None}
+_state: dict = {"language": "en", "family": None}
 
 
 def font_for(language: str) -> str | None:
@@ -75,9 +75,9 @@ def label_figures() -> str:
     language, font = i18n.language(), None
     if language != i18n.SOURCE_LANGUAGE:
         font = font_for(language)
-    if _state["sans-serif"] is not None:  # back to English first: the language may have changed
-        matplotlib.rcParams["font.sans-serif"] = _state["sans-serif"]
-        Text.set_text, _state["sans-serif"], _state["language"] = _set_text, None, "en"
+    if _state["family"] is not None:  # back to English first: the language may have changed
+        matplotlib.rcParams["font.family"] = _state["family"]
+        Text.set_text, _state["family"], _state["language"] = _set_text, None, "en"
     if font is None:
         return "en"
     exact, patterns = _labels(language)
@@ -86,9 +86,9 @@ def label_figures() -> str:
         if isinstance(s, str) and s:
             s = translated_label(s, exact, patterns)
         return _set_text(self, s)
-    _state["sans-serif"] = list(matplotlib.rcParams["font.sans-serif"])
-    matplotlib.rcParams["font.sans-serif"] = [font, *_state["sans-serif"]]
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts may lack U+2212: a hyphen draws everywhere
+    # The course's fonts first, the language's font after: matplotlib takes each character from the
+    # first font that has it, so Latin, Greek, subscripts and minus signs look as in English figures.
+    _state["family"] = list(matplotlib.rcParams["font.family"])
+    matplotlib.rcParams["font.family"] = [*_state["family"], font]
     Text.set_text, _state["language"] = set_text, language
     return language

@@ -33,7 +33,7 @@ def drawn(labels: dict) -> dict:
     """The texts of a figure labelled by `labels`, after drawing it to a PNG: a glyph missing from
     the font (a box in place of a character) is an error."""
     fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, -1], label=labels["legend"])
+    ax.plot([0, 1], [0, -1], label=labels["legend"])  # a minus sign on the y axis
     ax.set_xlabel(labels["x"])
     ax.set_title(labels["title"])
     ax.legend()
@@ -56,6 +56,7 @@ def test_a_chinese_notebook_s_figures_speak_chinese_with_every_glyph_drawn(monke
     assert all(CJK.search(text) for text in (texts["x"], texts["title"])), texts
     assert "0.05" in texts["legend"] and CJK.search(texts["legend"]), texts  # a label with a value: its pattern
     assert drawn({**LABELS, "x": "a word no catalog has"})["x"] == "a word no catalog has"
+    assert drawn({**LABELS, "x": "θ − α∇L + β₁m − β₂v"})  # Greek and subscripts beside Chinese: no box
 
 
 def test_without_a_font_for_it_a_chinese_notebook_s_figures_stay_english(monkeypatch):
@@ -67,11 +68,11 @@ def test_without_a_font_for_it_a_chinese_notebook_s_figures_stay_english(monkeyp
 
 
 def test_an_english_notebook_s_figures_are_untouched(monkeypatch):
-    sans = list(matplotlib.rcParams["font.sans-serif"])
+    family = list(matplotlib.rcParams["font.family"])
     monkeypatch.setenv("COURSE_LANG", "zh")
     label_figures()
     monkeypatch.setenv("COURSE_LANG", "en")
     assert label_figures() == "en"
-    assert matplotlib.rcParams["font.sans-serif"] == sans
+    assert matplotlib.rcParams["font.family"] == family
     assert matplotlib.text.Text.set_text is figure_language._set_text
     assert drawn(LABELS) == LABELS
