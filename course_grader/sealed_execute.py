@@ -34,7 +34,7 @@ from course_grader.replay_client import REPLAY_COMMAND, Outcome, ReplayClient, R
 from course_grader.replay_program import ban_of, call_seconds, replay_groups, replay_steps
 from course_grader.stand_ins import lent_for, mates
 from course_grader.static_twins import Bindings, twin_call
-from course_grader.verdicts import posed_as_tensor, verify
+from course_grader.verdicts import NOT_PLAIN, failures, verify
 from course_lib.exercise_checks import new_generator
 from course_lib.exercise_rules import REFERENCE_HELPERS, TOPICS
 from course_lib.i18n import _, speaking
@@ -134,10 +134,17 @@ class SealedExecute(Execute):
         cells = _test_cells(nb)
         code = read_code(nb, cells)  # before the kernel runs: its sources are the learner's as submitted
         os.environ[SEALED_ENV] = "grader"  # the kernel's sealed_checks leave the answering to the replay
+        # The kernel speaks the notebook's language: the setup cell that sets it is a locked cell,
+        # which nbgrader has put back as the English release has it.
+        spoken, os.environ["COURSE_LANG"] = os.environ.get("COURSE_LANG"), language
         try:
             nb, resources = super().preprocess(nb, resources)
         finally:
             os.environ.pop(SEALED_ENV, None)
+            if spoken is None:
+                os.environ.pop("COURSE_LANG", None)
+            else:
+                os.environ["COURSE_LANG"] = spoken
         folder = GradingDir.from_env()
         skipped = folder.poisoned().get("cells", {}) if folder else {}
         steps, index = replay_steps(nb, cells, skipped if isinstance(skipped, dict) else {})
@@ -201,8 +208,11 @@ class SealedExecute(Execute):
                     flags.append({"kind": "calls its twin", "detail": problem.splitlines()[0][:300]})
             else:
                 problem = verify(hidden_test_of(name), cases[name], outcome.answers)
-                if problem and posed_as_tensor(outcome.answers):
+                failed = failures(outcome.answers) if problem else {}
+                if NOT_PLAIN in failed:
                     flags.append({"kind": "tampering", "detail": f"{name}: returned an object posing as a tensor"})
+                if "twin" in failed:  # on hidden cases alone, say: a twin behind a condition
+                    flags.append({"kind": "calls its twin", "detail": failed["twin"]})
             defined, twin = code.get(name, (True, None))
             if not problem:  # the answers passed: so the replay missed what the code shows
                 if twin:

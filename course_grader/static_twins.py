@@ -21,6 +21,7 @@ import ast
 from dataclasses import dataclass, field
 
 from course_lib.exercise_rules import FORBIDDEN
+from course_lib.i18n import _
 
 
 class _Getattr(ast.NodeTransformer):
@@ -121,10 +122,11 @@ def twin_call(bindings: Bindings, name: str, lent: tuple[str, ...] = ()) -> str 
             any(path == p or path.startswith(p + ".") for p in paths)
 
     def message(what: str, via: str | None) -> str:
-        kind = ("course_lib's own answer" if what.startswith("course_lib") else
-                "the grader's own code" if what.startswith("course_grader") else "its PyTorch twin")
-        through = f" (through {via})" if via else ""
-        return f"{name} calls {what}{through}, {kind}: write it from scratch"
+        kind = (_("course_lib's own answer") if what.startswith("course_lib") else
+                _("the grader's own code") if what.startswith("course_grader") else _("its PyTorch twin"))
+        through = _(" (through {via})", via=via) if via else ""
+        return _("{name} calls {what}{through}, {kind}: write it from scratch", name=name, what=what,
+                 through=through, kind=kind)
 
     seen: set[str] = set()
 

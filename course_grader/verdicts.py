@@ -25,9 +25,10 @@ CRASH_HINT = N_("run your code on an input like this one: it should return what 
 MAX_PARTS = 10_000  # tensors, numbers and containers in one answer: the hidden tests' results have a few
 
 
-def to_data(x: object, where: str = "the result", budget: list | None = None) -> object:
+def to_data(x: object, where: str | None = None, budget: list | None = None) -> object:
     """x as plain data; anything else (a tensor subclass, a learner's object, a structure of more
     than MAX_PARTS parts, counted as written out) is refused."""
+    where = _("the result") if where is None else where
     budget = [MAX_PARTS] if budget is None else budget
     budget[0] -= 1
     if budget[0] < 0:
@@ -60,10 +61,14 @@ def answer(test: HiddenTest, fn: Callable, case: dict) -> dict:
                 "failure": "crash"}
 
 
-def posed_as_tensor(responses: object) -> bool:
-    """Whether an answer was refused as not plain data (an object posing as a tensor, say)."""
-    return isinstance(responses, list) and any(
-        isinstance(r, dict) and r.get("failure") == NOT_PLAIN for r in responses)
+def failures(responses: object) -> dict[str, str]:
+    """The kinds of failure among the answers (NOT_PLAIN: an object posing as a tensor, say; "twin"),
+    each with the first line of its first error."""
+    found = {}
+    for response in responses if isinstance(responses, list) else []:
+        if isinstance(response, dict) and isinstance(response.get("failure"), str):
+            found.setdefault(response["failure"], str(response.get("error", "")).split("\n", 1)[0][:300])
+    return found
 
 
 def judge(test: HiddenTest, case: dict, response: object) -> str | None:

@@ -62,9 +62,11 @@ def _labels(language: str) -> tuple[dict[str, str], list[tuple[re.Pattern, str]]
 
 
 def translated_label(text: str, exact: dict, patterns: list) -> str:
+    if "$" in text:  # mathtext draws the whole label with its own fonts, which have no CJK: English
+        return text
     if text in exact:
         return exact[text]
-    for pattern, translation in patterns:
+    for pattern, translation in patterns if len(text) <= i18n.MAX_PATTERN_TEXT else ():
         if match := pattern.fullmatch(text):
             return i18n.fill(translation, match.groupdict())
     return text

@@ -27,6 +27,7 @@ from pathlib import Path
 DOMAIN = "course_lib"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 SOURCE_LANGUAGE = "en"
+MAX_PATTERN_TEXT = 400  # longer texts are looked up exactly only: a pattern's cost grows with the text
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _spoken: list[str] = []  # the languages of `speaking`, innermost last
 
@@ -120,7 +121,7 @@ def shown(text: str | None) -> str | None:
         return text
     if found := _catalog(lang).get(text):
         return found
-    for pattern, translation in _patterns(lang):
+    for pattern, translation in _patterns(lang) if len(text) <= MAX_PATTERN_TEXT else ():
         if match := pattern.fullmatch(text):  # what fills it in may be a text of the catalog too
             return fill(translation, {k: _catalog(lang).get(v) or v for k, v in match.groupdict().items()})
     return text

@@ -10,8 +10,9 @@ From the feedback's Jinja template: the texts of `resources.tr("...")` and `reso
 
 And the words of figures (`labels_of_code`): the strings a plotting call draws, set_xlabel("epoch"),
 set_title(f"slope {slope:.4f}"), label="data" ..., which course_lib/figure_language.py translates
-as matplotlib sets them. In a label's f-string any expression may stand in braces: it becomes
-{name} for a plain name and {value1}, {value2} ... otherwise.
+as matplotlib sets them; not a label with $math$ in it, which stays English. In a label's
+f-string any expression may stand in braces: it becomes {name} for a plain name and {value1},
+{value2} ... otherwise.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ LABEL_CALLS = {"set_xlabel", "set_ylabel", "set_title", "xlabel", "ylabel", "tit
                "annotate", "text"}
 LABEL_KEYS = {"label", "title", "xlabel", "ylabel"}
 WORDS = re.compile(r"[A-Za-z]{2}")
+MATH = re.compile(r"(?<!\\)\$.+?(?<!\\)\$")  # mathtext: $-\log p$
 TEMPLATE_CALL = re.compile(r"""\btr(_n)?\("((?:[^"\\]|\\.)*)"(?:,\s*"((?:[^"\\]|\\.)*)")?""")
 
 Text = tuple[str | tuple[str, str], int]  # (msgid, or (singular, plural)), line
@@ -109,7 +111,9 @@ def _label(node: ast.AST) -> str | None:
         text = "".join(parts)
     else:
         return None
-    return text if WORDS.search(re.sub(r"\$[^$]*\$|\{\w+\}", "", text)) else None  # words to translate
+    if MATH.search(text):  # matplotlib draws all of such a label with its math font, which has no CJK
+        return None
+    return text if WORDS.search(re.sub(r"\{\w+\}", "", text)) else None  # words to translate
 
 
 def labels_of_code(source: str) -> Iterator[Text]:

@@ -3,6 +3,7 @@
     python scripts/notebooks.py sync        # stamp setup cell, badge, kernelspec, nbval tags; normalize
     python scripts/notebooks.py execute     # re-run every lesson top to bottom in a fresh kernel, in place
     python scripts/notebooks.py execute 07_cnn
+    python scripts/notebooks.py execute zh  # the translated lessons, notebooks/zh/ (zh/07_cnn: one)
     python scripts/notebooks.py check       # report lessons not executed in order, or holding errors
 
 `sync` is safe to run again and again (after a merge, say): on the lessons in notebooks/ and on
@@ -194,6 +195,8 @@ def execute(path: Path, timeout: int = 300) -> float:
 
 def main(argv: list[str]) -> int:
     command, names = (argv[0] if argv else "check"), argv[1:] or None
+    if names and names[0] in ("zh",):  # a language: its translated lessons (scripts/translations.py)
+        names = [f"{names[0]}/{name}" for name in LESSONS]
     paths = [p for p in lesson_paths(names) if p.exists()]
     if command == "sync":
         for p in paths:

@@ -156,14 +156,21 @@ def relink(text: str, language: str) -> str:
     return re.sub(r"exercises/release/(\d\d_\w+)/", rf"exercises/{language}/\1/", text)
 
 
-def built(notebook: Path, catalog: Catalog, language: str) -> nbformat.NotebookNode:
-    """The translated notebook: markdown from the catalog, setup cell in the language, code as in English."""
+def built(notebook: Path, catalog: Catalog, language: str, previous=None) -> nbformat.NotebookNode:
+    """The translated notebook: markdown from the catalog, setup cell in the language, code as in
+    English. A code cell keeps its outputs from `previous` (the translated notebook as executed:
+    messages and figures in the language) while its code is the same, else takes the English ones."""
     nb = copy.deepcopy(nbformat.read(notebook, as_version=4))
+    ran = {(cell.get("id"), cell.source): cell for cell in (previous.cells if previous else [])
+           if cell.cell_type == "code"}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = relink(translate_markdown(cell.source, catalog), language)
-        elif cell.source == SETUP_CELL:
+            continue
+        if cell.source == SETUP_CELL:
             cell.source = setup_cell(language)
+        if (old := ran.get((cell.get("id"), cell.source))) is not None:
+            cell.outputs, cell.execution_count = old.outputs, old.execution_count
     nb.metadata["language"] = language
     return nb
 
@@ -201,7 +208,8 @@ def update(language: str) -> None:
 def build(language: str) -> None:
     for notebook, po, target in lessons(language):
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(built(notebook, read(po, language), language), target)
+        previous = nbformat.read(target, as_version=4) if target.exists() else None
+        nbformat.write(built(notebook, read(po, language), language, previous), target)
     mo_path(language).parent.mkdir(parents=True, exist_ok=True)
     mo_path(language).write_bytes(compiled(language))
 

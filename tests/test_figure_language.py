@@ -57,6 +57,8 @@ def test_a_chinese_notebook_s_figures_speak_chinese_with_every_glyph_drawn(monke
     assert "0.05" in texts["legend"] and CJK.search(texts["legend"]), texts  # a label with a value: its pattern
     assert drawn({**LABELS, "x": "a word no catalog has"})["x"] == "a word no catalog has"
     assert drawn({**LABELS, "x": "θ − α∇L + β₁m − β₂v"})  # Greek and subscripts beside Chinese: no box
+    math = "label 1: $-\\log p$"  # mathtext draws a label with math in fonts without CJK: it stays English
+    assert drawn({**LABELS, "legend": math})["legend"] == math
 
 
 def test_without_a_font_for_it_a_chinese_notebook_s_figures_stay_english(monkeypatch):

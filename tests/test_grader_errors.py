@@ -218,16 +218,19 @@ def _damaged(how: str):
         test.metadata["nbgrader"]["solution"] = True
     elif how == "no id":  # an attack review's: the class command's KeyError stopped the whole class
         nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"locked": True, "grade": True}}))
+    elif how == "language":  # an attack review's: nbconvert's .lower() failed, a grader error
+        nb.metadata["language"] = ["zh"]
     return nb, test.metadata["nbgrader"]["grade_id"]
 
 
 @pytest.mark.parametrize("how,says", [("copied", "appears twice"), ("unknown", "not a cell of this assignment"),
                                       ("markdown", "turned from code into markdown"), ("points", "points of cell"),
-                                      ("role", "role of cell"), ("no id", "no grade_id")])
+                                      ("role", "role of cell"), ("no id", "no grade_id"),
+                                      ("language", "language as a list")])
 def test_notebooks_whose_grading_metadata_nbgrader_cannot_read_are_named(how, says):
     nb, key = _damaged(how)
     broken = broken_metadata(_release(), nb)
-    assert broken and says in broken and (key in broken or how in ("unknown", "no id")), broken
+    assert broken and says in broken and (key in broken or how in ("unknown", "no id", "language")), broken
     assert broken_metadata(_release(), _release()) is None
 
 

@@ -106,6 +106,14 @@ def test_a_hint_written_as_an_f_string_is_found_by_its_pattern():
         assert shown("a hint no catalog has") == "a hint no catalog has"
 
 
+def test_a_long_text_is_looked_up_exactly_only():
+    """An attack review's: a pattern with several placeholders takes time that grows fast with the
+    text (minutes at a few thousand characters), so only short texts are matched by pattern."""
+    short, long = (fill("expected the truth table of {gate}", {"gate": gate}) for gate in ("NAND", "N" * 1000))
+    with speaking("zh"):
+        assert shown(short) != short and shown(long) == long
+
+
 def test_a_failed_check_reads_in_chinese_with_the_code_and_numbers_kept(monkeypatch):
     monkeypatch.setenv("COURSE_LANG", "zh")
     text = message(lambda: assert_close(torch.zeros(3, 2), torch.zeros(2, 3), name="relu",
@@ -175,3 +183,13 @@ def test_gettext_is_called_with_one_literal_and_never_shadowed(path):
             if not literals or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in literals):
                 wrong.append(f"line {node.lineno}: {node.func.id}() of {ast.unparse(node)[:60]}: one string literal")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_chinese_learner_s_xor_message_passes_like_an_english_one():
+    """An attack review's: the check looked for English words only, so the reason written in Chinese,
+    as the Chinese exercise asks, cost its points."""
+    from course_grader.hidden_tests import neurons
+    for message in ("XOR is not linearly separable: it needs a hidden layer", "XOR 线性不可分：没有一条直线能分开它的输入"):
+        neurons.check_gate({"args": ("XOR",)}, {"message": message})
+    with pytest.raises(GradingError):
+        neurons.check_gate({"args": ("XOR",)}, {"message": "不支持 XOR"})

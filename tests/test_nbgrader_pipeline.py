@@ -278,7 +278,7 @@ def test_a_chinese_submission_gets_the_same_grade_and_its_feedback_in_chinese(co
     """partial_zh is partial handed in from the Chinese release: graded by the same hidden tests to
     the same score (test_every_submission_gets_its_exact_grade_and_reason), with every failed check's
     message and the feedback page's words in Chinese; the English one's stay English."""
-    _, failing, _ = PARTIAL[assignment]
+    failing = PARTIAL[assignment][1]
     chinese, english = (_failed_checks(course, assignment, s) for s in ("partial_zh", "partial"))
     assert set(chinese) == set(english) == failing
     for test, message in chinese.items():

@@ -191,3 +191,12 @@ def test_an_answer_not_in_the_form_respond_sends_fails_without_stopping_the_grad
     for forged in [{"unexpected": 1}, [1, 2], "text", 7]:
         problem = verdicts.judge(test, case, {"value": forged})
         assert problem and problem.startswith(name), (forged, problem)
+
+
+def test_the_kinds_of_failure_among_the_answers_are_read_whatever_their_language():
+    answers = [{"value": 1.0}, {"error": "sigmoid: 调用了 torch.sigmoid\n  输入：...", "failure": "twin"},
+               {"error": "sigmoid: calls torch.sigmoid", "failure": "twin"}, {"error": "x", "failure": None},
+               {"error": "the result is a Posing, not a plain tensor", "failure": verdicts.NOT_PLAIN}, "junk"]
+    assert verdicts.failures(answers) == {"twin": "sigmoid: 调用了 torch.sigmoid",
+                                          verdicts.NOT_PLAIN: "the result is a Posing, not a plain tensor"}
+    assert verdicts.failures("junk") == {}

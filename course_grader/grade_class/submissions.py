@@ -159,7 +159,11 @@ def check_files(course: Path, assignment: str, student: str) -> tuple[dict | Non
 def broken_metadata(release, submitted) -> str | None:
     """Why nbgrader would fail on the submitted notebook's grading metadata, or None: a cell id
     that appears twice (a copied cell), one the assignment does not have, or a graded cell whose
-    type or points changed."""
+    type or points changed; or a notebook language that is not a string (nbconvert lowercases it)."""
+    language = submitted.metadata.get("language")
+    if language is not None and not isinstance(language, str):
+        return f"the notebook's metadata gives its language as a {type(language).__name__}, not a string"
+
     def graded(nb):
         return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
     roles = ("grade", "solution", "locked")

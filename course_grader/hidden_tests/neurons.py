@@ -14,7 +14,7 @@ from course_grader.hidden_tests._cases import linear_inputs
 from course_grader.hidden_test import hidden_test, reference, sums_of_products
 from course_lib.i18n import N_, _
 
-XOR_WORDS = r"(?i)separab|line|layer"  # as the visible test asks
+XOR_WORDS = r"(?i)separab|line|layer|可分|线|层"  # as the visible test asks, in English or Chinese
 XOR_HINT = N_("say why: no single line separates the XOR inputs (not linearly separable)")
 GATE_INPUTS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TRUTH = {"AND": [0.0, 0.0, 0.0, 1.0], "OR": [0.0, 1.0, 1.0, 1.0], "NAND": [1.0, 1.0, 1.0, 0.0]}
