@@ -10,8 +10,9 @@ named, `{shape}`, and filled after translation, so a translation may put them in
 A text already filled in (a test's hint written as an f-string) is found by `shown`, which also
 matches it against the catalog's texts with placeholders.
 
-Catalogs: translations/<language>/messages.po (course_lib's and the grader's messages) and the
-hints in translations/<language>/exercises/NN.po; scripts/translations.py build compiles them into
+Catalogs: translations/<language>/messages.po (course_lib's and the grader's messages), the hints
+in translations/<language>/exercises/NN.po and the figures' labels in each lesson's catalog
+(course_lib/figure_language.py); scripts/translations.py build compiles them into
 course_lib/locale/<language>/LC_MESSAGES/course_lib.mo, shipped with the package.
 """
 from __future__ import annotations
