@@ -10,8 +10,11 @@ JupyterLab, whether a slider really redraws its figure, and whether the formgrad
   must, moved one step with the keyboard, change its readout and the figure it drives (the
   <img> of the interactive figure's display is replaced); an interactive with dropdowns only
   gets another option chosen instead;
-- each released exercise (exercises/release/NN/NN.ipynb), with the reference solutions from
-  exercises/source pasted into its solution cells, passes every visible test in JupyterLab; the
+- released exercises (exercises/release/NN/NN.ipynb), with the reference solutions from
+  exercises/source pasted into their solution cells, pass every visible test in JupyterLab: those
+  in $BROWSER_SOLVED_EXERCISES (default 01_neurons and 06_mlp; "all" for every one). Every
+  exercise's visible tests also run with its solutions under nbval in a kernel, in
+  tests/test_nbgrader_pipeline.py; the browser adds JupyterLab's rendering, the same for each. The
   first release is also run blank: Run All stops at its first test cell with the course's "not
   implemented yet" message (what a learner sees first), not with a crash of the page;
 - a release's setup and test cells (nbgrader's read-only cells) can be neither typed into nor
@@ -525,6 +528,8 @@ needs_release = pytest.mark.skipif(
     not RELEASES, reason="no released exercise yet: exercises/release/NN/NN.ipynb appears once "
                          "the exercises are generated (nbgrader generate_assignment)")
 release_ids = [p.parent.name for p in RELEASES] or ["none"]
+_SOLVED = os.environ.get("BROWSER_SOLVED_EXERCISES", "01_neurons,06_mlp")
+solved_ids = [name for name in release_ids if _SOLVED == "all" or name in _SOLVED.split(",")] or release_ids[:1]
 
 
 @needs_release
@@ -547,7 +552,7 @@ def test_blank_release_reports_not_implemented_in_its_first_test(browser, course
 
 
 @needs_release
-@pytest.mark.parametrize("assignment", release_ids)
+@pytest.mark.parametrize("assignment", solved_ids)
 def test_release_with_reference_solutions_passes_its_visible_tests(browser, course_lab, assignment):
     release = course_lab.root / "exercises" / "release" / assignment / f"{assignment}.ipynb"
     solved = release.with_name(f"{assignment}_solved.ipynb")
