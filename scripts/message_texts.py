@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,22 +47,24 @@ class HintError(ValueError):
     """A hint that cannot become a catalog text."""
 
 
-def _string(node: ast.AST, where: str) -> str | None:
-    """The text of a string literal, or of an f-string with {name} placeholders; None for anything else."""
+def _text(node: ast.AST, name_of) -> str | None:
+    """The text of a string literal, or of an f-string with a {name} placeholder for a plain name and
+    name_of(expression) for any other expression; None for anything else."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
-    if isinstance(node, ast.JoinedStr):
-        parts = []
-        for value in node.values:
-            if isinstance(value, ast.Constant):
-                parts.append(value.value)
-            elif isinstance(value.value, ast.Name):
-                parts.append("{" + value.value.id + "}")
-            else:
-                raise HintError(f"{where}, line {node.lineno}: a hint's f-string may only put plain names in its "
-                                f"braces (name the value first), not {{{ast.unparse(value.value)}}}")
-        return "".join(parts)
-    return None
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    return "".join(value.value if isinstance(value, ast.Constant) else
+                   "{" + value.value.id + "}" if isinstance(value.value, ast.Name) else name_of(value.value)
+                   for value in node.values)
+
+
+def _string(node: ast.AST, where: str) -> str | None:
+    """A hint's text: its f-string may put only plain names in braces."""
+    def refuse(expression: ast.AST) -> str:
+        raise HintError(f"{where}, line {node.lineno}: a hint's f-string may only put plain names in its "
+                        f"braces (name the value first), not {{{ast.unparse(expression)}}}")
+    return _text(node, refuse)
 
 
 def _hints(node: ast.AST, where: str) -> list[str]:
@@ -96,20 +99,9 @@ def texts_of_code(source: str, where: str) -> Iterator[Text]:
 
 def _label(node: ast.AST) -> str | None:
     """A figure label's text: a string literal, or an f-string with its expressions as placeholders."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        text = node.value
-    elif isinstance(node, ast.JoinedStr):
-        parts, count = [], 0
-        for value in node.values:
-            if isinstance(value, ast.Constant):
-                parts.append(value.value)
-            elif isinstance(value.value, ast.Name):
-                parts.append("{" + value.value.id + "}")
-            else:
-                count += 1
-                parts.append("{value%d}" % count)
-        text = "".join(parts)
-    else:
+    count = itertools.count(1)
+    text = _text(node, lambda expression: "{value%d}" % next(count))
+    if text is None:
         return None
     if MATH.search(text):  # matplotlib draws all of such a label with its math font, which has no CJK
         return None
